@@ -1,0 +1,19 @@
+# Entry points. `make demo` and `make test` work from a fresh clone: both run the set-up first.
+.PHONY: setup demo test docs export clean
+VENV := .venv
+B := $(VENV)/bin
+
+setup:
+	@bash tools/setup.sh
+
+demo: setup
+	$(B)/part_nb demo
+
+test: setup
+	bash tools/test.sh
+
+docs: setup
+	$(B)/python tools/build_docs.py
+
+export: setup
+	$(B)/nbdev-export && $(B)/nbdev-clean
