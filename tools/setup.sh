@@ -17,6 +17,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$VENV/bin/pip" install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1 2>&1 | grep -v '^WARNING: Location' || true
   echo "== installing part_nb[dev]"
   "$VENV/bin/pip" install -q --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v '^WARNING: Location' || true
+  # torchattacks (a test oracle only) pins an old requests: installed alone, without its dependencies
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps torchattacks==3.5.1 2>&1 | grep -v '^WARNING: Location' || true
   "$VENV/bin/python" -c "import torch, torchvision, fastai, pytorch_grad_cam, pyautoattack, nbdev" \
     || { echo "set-up failed: the packages above did not install" >&2; exit 1; }
   echo "$want" > "$stamp"
