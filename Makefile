@@ -13,6 +13,7 @@ test: setup
 	bash tools/test.sh
 
 docs: setup
+	@bash tools/setup_docs.sh build
 	$(B)/python tools/build_docs.py
 
 export: setup
