@@ -8,6 +8,7 @@ import argparse, time
 import torch, torch.nn.functional as F
 from fastai.learner import Learner
 from fastai.callback.core import Callback
+import fastai.callback.progress  # Learner.no_bar
 from fastai.optimizer import SGD
 from part_nb.data import ImageArrays, array_dls
 from part_nb.models import resnet18_cifar
