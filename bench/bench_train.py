@@ -1,7 +1,7 @@
 """Seconds per 391-batch epoch of AT and PART training steps: the fastai callbacks and a plain PyTorch loop.
 
 ResNet-18 (CIFAR), 3x32x32 random data, batch 128, PGD-10 by default. Prints one line per variant and the
-ratios PART/AT and fastai-PART/plain-PART. Example (GPU):  python bench/bench_train.py --device cuda
+ratios PART/AT and fastai-PART/plain-PART. Example (GPU):  python bench/bench_train.py --device cuda --repeat 3
 CPU-sized:  python bench/bench_train.py --device cpu --batches 3 --width 16
 """
 import argparse, time
@@ -9,6 +9,7 @@ import torch, torch.nn.functional as F
 from fastai.learner import Learner
 from fastai.callback.core import Callback
 import fastai.callback.progress  # Learner.no_bar
+import fastai.callback.fp16  # Learner.to_bf16
 from fastai.optimizer import SGD
 from part_nb.data import ImageArrays, array_dls
 from part_nb.models import resnet18_cifar
@@ -72,15 +73,21 @@ def main():
     p.add_argument('--steps', type=int, default=10)
     p.add_argument('--width', type=int, default=64, help='ResNet-18 width (64 = the paper model)')
     p.add_argument('--bf16', action='store_true', help='bf16 autocast')
+    p.add_argument('--repeat', type=int, default=1, help='time the four variants this many times, interleaved; report the fastest of each')
     args = p.parse_args()
     dev = torch.device(args.device)
     print(f"device={dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu, %d threads' % torch.get_num_threads()}) "
           f"bs={args.bs} steps={args.steps} width={args.width} bf16={args.bf16} timed batches={args.batches}")
-    res = {}
-    res['fastai AT'] = fastai_epoch(ATCallback(eps=8/255, alpha=2/255, steps=args.steps), args, dev)
-    res['fastai PART'] = fastai_epoch(PARTCallback(eps=8/255, eps_low=7/255, alpha=2/255, steps=args.steps), args, dev)
-    res['plain AT'] = plain_epoch(args, dev, part=False)
-    res['plain PART'] = plain_epoch(args, dev, part=True)
+    variants = {'fastai AT': lambda: fastai_epoch(ATCallback(eps=8/255, alpha=2/255, steps=args.steps), args, dev),
+                'fastai PART': lambda: fastai_epoch(PARTCallback(eps=8/255, eps_low=7/255, alpha=2/255, steps=args.steps), args, dev),
+                'plain AT': lambda: plain_epoch(args, dev, part=False),
+                'plain PART': lambda: plain_epoch(args, dev, part=True)}
+    times = {k: [] for k in variants}
+    for r in range(args.repeat):  # interleaved, so that clock ramps and other jobs hit all variants alike
+        for k, f in variants.items(): times[k].append(f())
+    if args.repeat > 1:
+        for k, v in times.items(): print(f"{k:12s} " + ' '.join(f'{t*1000:7.1f}' for t in v) + ' ms/batch (each repeat)')
+    res = {k: min(v) for k, v in times.items()}
     for k, v in res.items(): print(f"{k:12s} {v*1000:9.1f} ms/batch  {v*391:8.1f} s per 391-batch epoch")
     print(f"PART/AT (fastai) = {res['fastai PART']/res['fastai AT']:.3f}   fastai PART / plain PART = {res['fastai PART']/res['plain PART']:.3f}"
           f"   plain PART/AT = {res['plain PART']/res['plain AT']:.3f}")

@@ -12,7 +12,7 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['attack_losses', 'linf_box', 'Normalized', 'eval_mode', 'margin', 'ce_loss', 'cw_loss', 'trades_loss', 'pgd',
+__all__ = ['attack_losses', 'linf_box', 'Normalized', 'eval_mode', 'margin', 'ce_loss', 'cw_loss', 'trades_kl', 'pgd',
            'no_host_sync', 'noise_attack', 'mma']
 
 # %% ../nbs/04_attack.ipynb #9fd33f75
@@ -95,9 +95,9 @@ def margin(logits:Tensor, # `(N, n_classes)`
 
 def ce_loss(logits, y): return F.cross_entropy(logits.float(), y, reduction='sum')
 def cw_loss(logits, y): return -margin(logits, y).sum()
-def trades_loss(logits, p_nat): return F.kl_div(F.log_softmax(logits.float(), 1), p_nat, reduction='sum')
+def trades_kl(logits, p_nat): return F.kl_div(F.log_softmax(logits.float(), 1), p_nat, reduction='sum')
 
-attack_losses = dict(ce=ce_loss, cw=cw_loss, trades=trades_loss)
+attack_losses = dict(ce=ce_loss, cw=cw_loss, trades=trades_kl)
 
 # %% ../nbs/04_attack.ipynb #c52b1a5a
 def _uniform_start(x, eps, lo, hi):
@@ -150,7 +150,7 @@ def pgd(model:nn.Module, # Classifier returning logits
         f = _pixel_model(model, norm, x)
         if loss == 'trades':
             with torch.no_grad(): p_nat = F.softmax(f(x).float(), 1)
-            objective = lambda z: trades_loss(z, p_nat)
+            objective = lambda z: trades_kl(z, p_nat)
             start = (x + 0.001 * torch.randn_like(x)).clamp_(lo, hi)
         else:
             _check_labels(f, x, y, check)

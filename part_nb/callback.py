@@ -11,7 +11,6 @@ import torch.nn.functional as F
 from torch import nn
 from fastai.callback.core import Callback
 from fastai.learner import Learner, Metric
-from fastai.data.transforms import Normalize
 from fastcore.basics import patch
 from .cam import batch_cam
 from .mask import importance_mask, budget_map, full_budget_fraction
@@ -106,6 +105,7 @@ class PARTCallback(Callback):
                  thresh:float=1.0, # z-score threshold of the 'zscore' rule
                  frac:float=1/6, # Fraction of full-budget pixels of the 'top' rule
                  warmup:int|float=0, # Epochs of uniform-budget warm-up; a float < 1 is a fraction of the epochs
+                 eps_warmup:float|None=None, # The uniform budget of the warm-up epochs (default `eps`)
                  loss:str='at', # Outer loss: 'at' (CE on AEs), 'trades' or 'mart'
                  beta:float=6.0, # Weight of the TRADES/MART robustness term
                  pixel_reweight:bool=True, # False: the uniform budget `eps` throughout (AT, TRADES, MART)
@@ -120,8 +120,9 @@ class PARTCallback(Callback):
         if mask_source not in mask_sources: raise ValueError(f"Unknown mask source {mask_source!r}; known: {', '.join(mask_sources)}")
         if rule == 'soft' and mask_source != 'cam': raise ValueError("mask sources other than 'cam' need a hard rule ('zscore' or 'top')")
         if warmup < 0: raise ValueError(f"warmup must be >= 0, got {warmup}")
+        if eps_warmup is not None and not eps_warmup > 0: raise ValueError(f"eps_warmup must be > 0, got {eps_warmup}")
         self.__stored_args__ = dict(eps=eps, eps_low=eps_low, alpha=alpha, steps=steps, cam=cam, target=target, rule=rule,
-                                    thresh=thresh, frac=frac, warmup=warmup, loss=loss, beta=beta,
+                                    thresh=thresh, frac=frac, warmup=warmup, eps_warmup=eps_warmup, loss=loss, beta=beta,
                                     pixel_reweight=pixel_reweight, mask_source=mask_source, layer=layer)
         for k, v in self.__stored_args__.items(): setattr(self, k, v)
         self._sums, self._n = {}, 0
@@ -171,7 +172,8 @@ def _from_pixels(self:PARTCallback, x):
 @patch
 def budget(self:PARTCallback, model:nn.Module, x:torch.Tensor, y:torch.Tensor):
     "The per-pixel budget for model input `x` (normalised like the model wants) with labels `y`, or the float `eps`."
-    if not self.pixel_reweight or self.epoch < self.warmup_epochs(): return self.eps
+    if self.epoch < self.warmup_epochs(): return self.eps if self.eps_warmup is None else float(self.eps_warmup)
+    if not self.pixel_reweight: return self.eps
     cam = batch_cam(model, x, method=self.cam, target=y if self.target == 'label' else None, layer=self.layer)
     mask = importance_mask(cam, rule=self.rule, thresh=self.thresh, frac=self.frac)
     mask = move_mask(mask, cam, self.mask_source)
@@ -194,8 +196,8 @@ def before_batch(self:PARTCallback):
     x_adv = pgd(model, x_pix, y, eps_map, self.alpha, self.steps, loss='trades' if self.loss == 'trades' else 'ce', norm=norm, check=False)
     self.x_nat, self.x_adv, self.eps_map = x, x_adv, eps_map
     self.learn.xb = (self._from_pixels(x_adv).to(x.dtype),)
-    full = x.new_ones(()) if isinstance(eps_map, float) else full_budget_fraction(eps_map, self.eps)
-    mean = x.new_tensor(self.eps) if isinstance(eps_map, float) else eps_map.float().mean()
+    full = x.new_tensor(float(eps_map >= self.eps)) if isinstance(eps_map, float) else full_budget_fraction(eps_map, self.eps)
+    mean = x.new_tensor(eps_map) if isinstance(eps_map, float) else eps_map.float().mean()
     for k, v in (('full', full), ('mean', mean)): self._sums[k] = self._sums.get(k, 0) + v.detach().float()
     self._n += 1
 

@@ -29,12 +29,13 @@ from .callback import PARTCallback, mask_sources, move_mask
 from .cam import cam_methods
 
 # %% auto #0
-__all__ = ['methods', 'train_defaults', 'checkpoint_format', 'run_files', 'eval_attacks', 'UsageError', 'atomic_write',
-           'write_text', 'write_json', 'write_csv', 'make_config', 'config_diff', 'plain', 'rng_state', 'set_rng_state',
-           'save_checkpoint', 'load_checkpoint', 'RunSaver', 'write_history', 'read_history', 'make_dls', 'model_args',
-           'make_learner', 'make_callback', 'read_config', 'train', 'attack_label', 'parse_attacks', 'load_model',
-           'evaluate_run', 'results_table', 'tradeoff_figure', 'curves_figure', 'gallery_figure', 'report',
-           'demo_settings', 'demo', 'number', 'epochs_or_fraction', 'make_parser', 'main']
+__all__ = ['methods', 'train_defaults', 'checkpoint_format', 'run_files', 'eval_attacks', 'info_columns', 'UsageError',
+           'atomic_write', 'write_text', 'write_json', 'write_csv', 'make_config', 'config_diff', 'plain', 'rng_state',
+           'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'RunSaver', 'write_history', 'read_history',
+           'make_dls', 'model_args', 'make_learner', 'make_callback', 'read_config', 'train', 'attack_label',
+           'parse_attacks', 'load_model', 'evaluate_run', 'variant', 'results_table', 'summary_table',
+           'tradeoff_figure', 'curves_figure', 'gallery_figure', 'report', 'demo_settings', 'demo', 'number',
+           'epochs_or_fraction', 'make_parser', 'main']
 
 # %% ../nbs/07_cli.ipynb #d4ae741e
 class UsageError(ValueError):
@@ -237,10 +238,11 @@ def make_learner(cfg:dict, dls) -> Learner:
     return learn
 
 def make_callback(cfg:dict) -> PARTCallback:
-    "The PART callback of the run's method; AT, TRADES and MART get the uniform budget `eps_train`."
+    "The callback of the run's method: after the warm-up (uniform `eps`), AT, TRADES and MART train at `eps_train`."
     m = methods[cfg['method']]
     return PARTCallback(eps=cfg['eps_train'], eps_low=cfg['eps_low'] if m['pixel_reweight'] else cfg['eps_train'],
-                        alpha=cfg['alpha'], steps=cfg['steps'], cam=cfg['cam'], warmup=cfg['warmup'], loss=m['loss'],
+                        alpha=cfg['alpha'], steps=cfg['steps'], cam=cfg['cam'], warmup=cfg['warmup'], eps_warmup=cfg['eps'],
+                        loss=m['loss'],
                         beta=cfg['beta'], pixel_reweight=m['pixel_reweight'], mask_source=cfg['mask_source'])
 
 # %% ../nbs/07_cli.ipynb #559a8927
@@ -395,14 +397,26 @@ def _run_names(runs:list) -> list:
     names = [r.name for r in runs]
     return [f"{r.parent.name}/{r.name}" if names.count(r.name) > 1 else r.name for r in runs]
 
+info_columns = ('run', 'method', 'variant', 'seed', 'data', 'arch', 'epochs', 'eps', 'eps_low', 'n_eval', 'train_min')
+
+def variant(cfg:dict) -> str:
+    "The method of a run's configuration, with what sets it apart: the mask source, the `eps_low` ratio, the training budget."
+    m = methods[cfg['method']]; s = m['name']
+    if m['pixel_reweight']:
+        if cfg.get('mask_source', 'cam') != 'cam': s += f" {cfg['mask_source']}"
+        r = cfg['eps_low'] / cfg['eps_train']
+        if abs(r - 7/8) > 1e-6: s += f" (eps_low {r:.3g} eps)"
+    if abs(cfg['eps_train'] - cfg['eps']) > 1e-9: s += f" at eps_train {cfg['eps_train']:.4g}"
+    return s
+
 def results_table(runs, names=None) -> pd.DataFrame:
-    "One row per run: method, settings, epochs trained, and each attack's accuracy in %."
+    "One row per run: method, variant, seed, settings, epochs trained, and each attack's accuracy in %."
     runs = [Path(r) for r in runs]; names = names or _run_names(runs)
     rows = []
     for r, name in zip(runs, names):
         cfg, hist = read_config(r), read_history(r)
         ev = json.loads((r/'eval.json').read_text()) if (r/'eval.json').exists() else {}
-        row = dict(run=name, method=methods[cfg['method']]['name'], data=cfg['data'], arch=cfg['arch'],
+        row = dict(run=name, method=methods[cfg['method']]['name'], variant=variant(cfg), seed=cfg['seed'], data=cfg['data'], arch=cfg['arch'],
                    epochs=f"{len(hist)}/{cfg['epochs']}", eps=round(cfg['eps'], 4),
                    eps_low=round(cfg['eps_low'], 4) if methods[cfg['method']]['pixel_reweight'] else None)
         res = ev.get('results', [])
@@ -412,28 +426,48 @@ def results_table(runs, names=None) -> pd.DataFrame:
         row['train_min'] = round(hist.seconds.sum() / 60, 1) if 'seconds' in hist else None
         rows.append(row)
     df = pd.DataFrame(rows)
-    acc = [c for c in df.columns if c not in ('run', 'method', 'data', 'arch', 'epochs', 'eps', 'eps_low', 'n_eval', 'train_min')]
-    return df[['run', 'method', 'data', 'arch', 'epochs', 'eps', 'eps_low', *acc, 'n_eval', 'train_min']]
+    acc = [c for c in df.columns if c not in info_columns]
+    return df[[*info_columns[:-2], *acc, *info_columns[-2:]]]
+
+def summary_table(table:pd.DataFrame) -> pd.DataFrame:
+    "`results_table` averaged over the runs of each variant (seeds): `mean ± std` of each accuracy, in first-seen order."
+    acc = [c for c in table.columns if c not in info_columns]
+    rows = []
+    for v, g in table.groupby('variant', sort=False):
+        row = {'variant': v, 'runs': len(g)}
+        for c in acc:
+            x = g[c].dropna()
+            row[c] = '' if not len(x) else f"{x.mean():.2f}" if len(x) == 1 else f"{x.mean():.2f} ± {x.std(ddof=1):.2f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 # %% ../nbs/07_cli.ipynb #b880ecca
 def _figure(*args, **kwargs):
     from matplotlib.figure import Figure
     return Figure(*args, **kwargs)
 
-def tradeoff_figure(table:pd.DataFrame):
-    "Natural against robust accuracy of each run, each point from one set of test images (PGD-20: circles, AutoAttack: squares)."
-    fig = _figure(figsize=(6, 4.4)); ax = fig.subplots()
-    pairs = [(c, 'natural' + c[len(att):], m) for att, m in (('PGD-20', 'o'), ('AutoAttack', 's'))
-             for c in table.columns if c == att or c.startswith(att + '@')]
-    for i, r in table.iterrows():
-        col = f'C{i % 10}'
-        for rob, nat, m in pairs:
-            if nat not in r or pd.isna(r[rob]) or pd.isna(r[nat]): continue
-            ax.scatter(r[nat], r[rob], marker=m, color=col, s=50)
-            ax.annotate(f"{r['run']}{rob[rob.index('@'):] if '@' in rob else ''}", (r[nat], r[rob]), textcoords='offset points',
-                        xytext=(6, 3), fontsize=8, color=col)
-    ax.set_xlabel('natural accuracy (%)'); ax.set_ylabel('robust accuracy (%)'); ax.margins(0.2)
-    ax.set_title('accuracy-robustness trade-off (o: PGD-20, s: AutoAttack; @k: on k images)', fontsize=9); ax.grid(alpha=0.3)
+def tradeoff_figure(table:pd.DataFrame, annotate:bool|None=None):
+    "Natural against robust accuracy (one panel for PGD-20, one for AutoAttack), one colour per variant, a dot per run."
+    pairs = [(c, 'natural' + c[len(att):]) for att in ('PGD-20', 'AutoAttack')
+             for c in table.columns if (c == att or c.startswith(att + '@')) and 'natural' + c[len(att):] in table.columns]
+    annotate = len(table) <= 8 if annotate is None else annotate
+    fig = _figure(figsize=(5.2 * max(len(pairs), 1) + 1.8, 4.4)); axs = np.atleast_1d(fig.subplots(1, max(len(pairs), 1)))
+    variants = list(dict.fromkeys(table['variant']))
+    for ax, (rob, nat) in zip(axs, pairs):
+        for k, v in enumerate(variants):
+            g = table[(table['variant'] == v) & table[rob].notna() & table[nat].notna()]
+            if not len(g): continue
+            col = f'C{k % 10}'
+            ax.scatter(g[nat], g[rob], color=col, s=22, alpha=0.6)
+            ax.scatter([g[nat].mean()], [g[rob].mean()], color=col, s=90, marker='D', edgecolor='k', label=f"{v} (mean of {len(g)})")
+            if annotate:
+                for _, r in g.iterrows():
+                    ax.annotate(r['run'], (r[nat], r[rob]), textcoords='offset points', xytext=(5, 3), fontsize=7, color=col)
+        n = rob.partition('@')[2]
+        ax.set_xlabel('natural accuracy (%)' + (f' on {n} images' if n else ''))
+        ax.set_ylabel(f"{rob.partition('@')[0]} accuracy (%)"); ax.grid(alpha=0.3); ax.margins(0.15)
+        ax.set_title(f"natural vs {rob.partition('@')[0]}" + (f" ({n} test images)" if n else ''), fontsize=9)
+    if pairs: axs[-1].legend(fontsize=7, loc='center left', bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     return fig
 
@@ -519,6 +553,9 @@ def report(runs, # Run folders
              f"by part_nb {part_nb.__version__}. Accuracies in % on n_eval test images (a column name@k: on a subset of k of "
              f"them), all attacks at the run's eps (L-inf).</p>",
              "<h2>Results</h2>", table.to_html(index=False, na_rep='', float_format=lambda v: f'{v:.4g}')]
+    summary = summary_table(table)
+    if (summary.runs > 1).any():
+        parts += ["<h2>Mean ± standard deviation over the runs of each variant</h2>", summary.to_html(index=False)]
     if 'natural' in table:
         _save_png(tradeoff_figure(table), out/'tradeoff.png')
         parts += ["<h2>Natural vs robust accuracy</h2>", "<img src='tradeoff.png' alt='natural vs robust accuracy'>"]
@@ -560,7 +597,7 @@ def demo_settings(quick:bool=False, # A smoke test of a minute or two
                 evals=[dict(attacks=('natural', 'pgd20', 'cw'), n=500), dict(attacks=('natural', 'pgd20', 'autoattack'), n=50)])
 
 def _fmt_acc(df:pd.DataFrame) -> str:
-    cols = [c for c in df.columns if c not in ('run', 'method', 'data', 'arch', 'epochs', 'eps', 'eps_low', 'n_eval', 'train_min')]
+    cols = [c for c in df.columns if c not in info_columns]
     return df[['run', 'method', *cols]].to_string(index=False, float_format=lambda v: f'{v:.2f}')
 
 def demo(out='runs/demo', # Folder of the two runs and the report
@@ -614,7 +651,7 @@ def _train_parser(sub):
     a('--epochs', type=int, help='epochs (default 80)')
     a('--warmup', type=epochs_or_fraction, help='uniform-budget warm-up: epochs, or a fraction below 1 (default 0.25)')
     a('--eps', type=number, help='evaluation budget, L-inf in pixel units (default 8/255)')
-    a('--eps-train', type=number, help='full training budget (default: --eps); the uniform budget of AT, TRADES, MART')
+    a('--eps-train', type=number, help='full training budget after the warm-up, which trains at --eps (default: --eps); the uniform budget of AT, TRADES, MART')
     a('--eps-low', type=number, help="PART's budget of unimportant pixels (default 7/8 of --eps-train)")
     a('--alpha', type=number, help='PGD step size in training (default eps_train/4; SVHN eps_train/8)')
     a('--steps', type=int, help='PGD steps in training (default 10)')
@@ -650,7 +687,10 @@ def _cmd_eval(a):
 
 def _cmd_report(a):
     page = report(a.runs, a.out)
-    print(results_table(a.runs).to_string(index=False))
+    table = results_table(a.runs)
+    print(table.to_string(index=False))
+    summary = summary_table(table)
+    if (summary.runs > 1).any(): print('\nmean ± std over the runs of each variant:\n' + summary.to_string(index=False))
     print(f"report: {page}")
 
 def make_parser() -> argparse.ArgumentParser:

@@ -48,6 +48,9 @@ class ImageArrays:
 # %% ../nbs/00_data.ipynb #587f2560
 class ArrayDL(TfmdDL):
     "A fastai `TfmdDL` over `ImageArrays` that makes each batch by indexing, not item by item."
+    def __init__(self, dataset, num_workers:int=0, **kwargs):
+        # in-memory batches: worker processes would only add a fork per epoch and copies through shared memory
+        super().__init__(dataset, num_workers=num_workers, **kwargs)
     def create_item(self, s): return 0 if s is None else s
     def create_batch(self, b): return self.dataset[torch.as_tensor(b, dtype=torch.long)]
     def retain(self, res, b): return res

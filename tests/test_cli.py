@@ -182,3 +182,17 @@ def test_demo_settings():
         assert s['train']['eps'] == 0.1 and s['train']['warmup'] >= 1
         assert {a for e in s['evals'] for a in e['attacks']} >= {'natural', 'pgd20', 'cw'}
     assert 'autoattack' in {a for e in cpu['evals'] for a in e['attacks']}
+
+
+def test_eps_train_changes_training_not_evaluation(tmp_path):
+    "`--eps-train`: AT trains at that uniform budget after a warm-up at `--eps` (PART's schedule); eval stays at `--eps`."
+    out = tmp_path/'at-mean'
+    assert cli('train', '--method', 'at', '--eps-train', '0.08', '--epochs', 2, '--warmup', 1, '--out', out, *TINY) == 0
+    cfg = json.loads((out/'config.json').read_text())['config']
+    assert (cfg['eps'], cfg['eps_train']) == (0.1, 0.08)
+    hist = read_history(out)
+    assert abs(hist.mean_eps[0] - 0.1) < 1e-6 and hist.full_eps_frac[0] == 1.0   # warm-up: uniform eps
+    assert abs(hist.mean_eps[1] - 0.08) < 1e-6 and hist.full_eps_frac[1] == 1.0  # then uniform eps_train
+    assert cli('eval', out, '--attacks', 'natural,pgd20', '--n', 32, '--threads', 1) == 0
+    ev = json.loads((out/'eval.json').read_text())
+    assert ev['eps'] == 0.1                                                    # the threat model is unchanged
