@@ -23,7 +23,7 @@ def main():
     a = p.parse_args()
     runs = [r for r in map(Path, a.runs) if (r/'config.json').exists()]
     t = results_table(runs)
-    drop = ['data', 'arch', 'eps', 'method']
+    drop = ['data', 'arch', 'eps', 'method', 'mask']
     t['eps_low'] = t['eps_low'].map(lambda v: '' if pd.isna(v) else f'{v:.4g}')
     print(markdown(t.drop(columns=drop)))
     s = summary_table(t)

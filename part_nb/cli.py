@@ -397,7 +397,7 @@ def _run_names(runs:list) -> list:
     names = [r.name for r in runs]
     return [f"{r.parent.name}/{r.name}" if names.count(r.name) > 1 else r.name for r in runs]
 
-info_columns = ('run', 'method', 'variant', 'seed', 'data', 'arch', 'epochs', 'eps', 'eps_low', 'n_eval', 'train_min')
+info_columns = ('run', 'method', 'variant', 'seed', 'data', 'arch', 'epochs', 'eps', 'eps_train', 'eps_low', 'mask', 'n_eval', 'train_min')
 
 def variant(cfg:dict) -> str:
     "The method of a run's configuration, with what sets it apart: the mask source, the `eps_low` ratio, the training budget."
@@ -417,8 +417,9 @@ def results_table(runs, names=None) -> pd.DataFrame:
         cfg, hist = read_config(r), read_history(r)
         ev = json.loads((r/'eval.json').read_text()) if (r/'eval.json').exists() else {}
         row = dict(run=name, method=methods[cfg['method']]['name'], variant=variant(cfg), seed=cfg['seed'], data=cfg['data'], arch=cfg['arch'],
-                   epochs=f"{len(hist)}/{cfg['epochs']}", eps=round(cfg['eps'], 4),
-                   eps_low=round(cfg['eps_low'], 4) if methods[cfg['method']]['pixel_reweight'] else None)
+                   epochs=f"{len(hist)}/{cfg['epochs']}", eps=round(cfg['eps'], 4), eps_train=round(cfg['eps_train'], 4),
+                   eps_low=round(cfg['eps_low'], 4) if methods[cfg['method']]['pixel_reweight'] else None,
+                   mask=cfg.get('mask_source', 'cam') if methods[cfg['method']]['pixel_reweight'] else None)
         res = ev.get('results', [])
         main_n = max((x['n'] for x in res), default=None)
         for x in res: row[attack_label(x['attack']) + ('' if x['n'] == main_n else f"@{x['n']}")] = round(100 * x['accuracy'], 2)
@@ -447,22 +448,26 @@ def _figure(*args, **kwargs):
     return Figure(*args, **kwargs)
 
 def tradeoff_figure(table:pd.DataFrame, annotate:bool|None=None):
-    "Natural against robust accuracy (one panel for PGD-20, one for AutoAttack), one colour per variant, a dot per run."
+    "Natural against robust accuracy (a panel for PGD-20, one for AutoAttack): a colour per method, a marker per variant, a dot per run."
     pairs = [(c, 'natural' + c[len(att):]) for att in ('PGD-20', 'AutoAttack')
              for c in table.columns if (c == att or c.startswith(att + '@')) and 'natural' + c[len(att):] in table.columns]
     annotate = len(table) <= 8 if annotate is None else annotate
     fig = _figure(figsize=(5.2 * max(len(pairs), 1) + 1.8, 4.4)); axs = np.atleast_1d(fig.subplots(1, max(len(pairs), 1)))
-    variants = list(dict.fromkeys(table['variant']))
+    markers = 'Do^vsP*Xph'
     for ax, (rob, nat) in zip(axs, pairs):
-        for k, v in enumerate(variants):
-            g = table[(table['variant'] == v) & table[rob].notna() & table[nat].notna()]
-            if not len(g): continue
-            col = f'C{k % 10}'
-            ax.scatter(g[nat], g[rob], color=col, s=22, alpha=0.6)
-            ax.scatter([g[nat].mean()], [g[rob].mean()], color=col, s=90, marker='D', edgecolor='k', label=f"{v} (mean of {len(g)})")
-            if annotate:
-                for _, r in g.iterrows():
-                    ax.annotate(r['run'], (r[nat], r[rob]), textcoords='offset points', xytext=(5, 3), fontsize=7, color=col)
+        for k, m in enumerate(dict.fromkeys(table['method'])):
+            col, curve = f'C{k % 10}', []
+            for j, v in enumerate(dict.fromkeys(table.loc[table['method'] == m, 'variant'])):
+                g = table[(table['variant'] == v) & table[rob].notna() & table[nat].notna()]
+                if not len(g): continue
+                mk, mean = markers[j % len(markers)], (g[nat].mean(), g[rob].mean())
+                ax.scatter(g[nat], g[rob], color=col, marker=mk, s=22, alpha=0.5)
+                ax.scatter(*[[c] for c in mean], color=col, marker=mk, s=90, edgecolor='k', label=f"{v} (mean of {len(g)})")
+                if g['mask'].fillna('cam').eq('cam').all(): curve.append(mean)
+                if annotate:
+                    for _, r in g.iterrows():
+                        ax.annotate(r['run'], (r[nat], r[rob]), textcoords='offset points', xytext=(5, 3), fontsize=7, color=col)
+            if len(curve) > 1: ax.plot(*zip(*sorted(curve)), color=col, lw=1, alpha=0.7)  # the method's budget sweep
         n = rob.partition('@')[2]
         ax.set_xlabel('natural accuracy (%)' + (f' on {n} images' if n else ''))
         ax.set_ylabel(f"{rob.partition('@')[0]} accuracy (%)"); ax.grid(alpha=0.3); ax.margins(0.15)
