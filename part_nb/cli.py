@@ -463,11 +463,12 @@ def tradeoff_figure(table:pd.DataFrame, annotate:bool|None=None):
                 mk, mean = markers[j % len(markers)], (g[nat].mean(), g[rob].mean())
                 ax.scatter(g[nat], g[rob], color=col, marker=mk, s=22, alpha=0.5)
                 ax.scatter(*[[c] for c in mean], color=col, marker=mk, s=90, edgecolor='k', label=f"{v} (mean of {len(g)})")
-                if g['mask'].fillna('cam').eq('cam').all(): curve.append(mean)
+                if g['mask'].fillna('cam').eq('cam').all():  # a point of the method's budget sweep, in budget order
+                    curve.append(((g['eps_train'].iloc[0], g['eps_low'].fillna(g['eps_train']).iloc[0]), mean))
                 if annotate:
                     for _, r in g.iterrows():
                         ax.annotate(r['run'], (r[nat], r[rob]), textcoords='offset points', xytext=(5, 3), fontsize=7, color=col)
-            if len(curve) > 1: ax.plot(*zip(*sorted(curve)), color=col, lw=1, alpha=0.7)  # the method's budget sweep
+            if len(curve) > 1: ax.plot(*zip(*[m for _, m in sorted(curve)]), color=col, lw=1, alpha=0.7)
         n = rob.partition('@')[2]
         ax.set_xlabel('natural accuracy (%)' + (f' on {n} images' if n else ''))
         ax.set_ylabel(f"{rob.partition('@')[0]} accuracy (%)"); ax.grid(alpha=0.3); ax.margins(0.15)
