@@ -201,8 +201,10 @@ class RunSaver(Callback):
         row = dict(epoch=self.epoch, **{n: None if v is None else float(v) for n, v in zip(names, self.recorder.values[-1])},
                    seconds=round(time.time() - self._t0, 2))
         self.history.append(row)
-        save_checkpoint(self.out/'checkpoint.pth', self.learn, self.cfg, self.epoch + 1, self.history)
+        # the history first, the checkpoint last: once checkpoint.pth says an epoch is done, so does the history
+        # (a kill in between leaves the history one epoch ahead; --resume redoes that epoch and rewrites it)
         write_history(self.out, self.history)
+        save_checkpoint(self.out/'checkpoint.pth', self.learn, self.cfg, self.epoch + 1, self.history)
         if self.stop_after is not None and self.epoch + 1 >= self.stop_after: raise CancelFitException()
 
 def write_history(out, history:list):

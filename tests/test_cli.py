@@ -80,7 +80,8 @@ def test_resume_after_kill(tmp_path):
     p.kill(); p.wait()
     done = load_checkpoint(out/'checkpoint.pth')['epoch']
     assert 1 <= done < n, f'killed too late: {done} epochs done'
-    assert read_history(out).epoch.tolist() == list(range(done))
+    # the history is written just before the checkpoint, so a kill may leave it one epoch ahead, never behind
+    assert read_history(out).epoch.tolist() in (list(range(done)), list(range(done + 1)))
     assert cli('train', '--out', out, '--resume', '--quiet', '--threads', '1') == 0
     hist = read_history(out)
     assert hist.epoch.tolist() == list(range(n))
