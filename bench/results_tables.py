@@ -24,7 +24,7 @@ def main():
     runs = [r for r in map(Path, a.runs) if (r/'config.json').exists()]
     t = results_table(runs)
     drop = ['data', 'arch', 'eps', 'method', 'mask']
-    t['eps_low'] = t['eps_low'].map(lambda v: '' if pd.isna(v) else f'{v:.4g}')
+    for c in ('eps_train', 'eps_low'): t[c] = t[c].map(lambda v: '' if pd.isna(v) else f'{v:.4g}')
     print(markdown(t.drop(columns=drop)))
     s = summary_table(t)
     if a.order: s = s.set_index('variant').loc[[v for v in a.order.split(',') if v in set(s.variant)]].reset_index()
