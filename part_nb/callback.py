@@ -196,8 +196,9 @@ def before_batch(self:PARTCallback):
     x_adv = pgd(model, x_pix, y, eps_map, self.alpha, self.steps, loss='trades' if self.loss == 'trades' else 'ce', norm=norm, check=False)
     self.x_nat, self.x_adv, self.eps_map = x, x_adv, eps_map
     self.learn.xb = (self._from_pixels(x_adv).to(x.dtype),)
-    full = x.new_tensor(float(eps_map >= self.eps)) if isinstance(eps_map, float) else full_budget_fraction(eps_map, self.eps)
-    mean = x.new_tensor(eps_map) if isinstance(eps_map, float) else eps_map.float().mean()
+    # new_full fills on the device; new_tensor would copy from the host and wait for the GPU every batch
+    full = x.new_full((), float(eps_map >= self.eps)) if isinstance(eps_map, float) else full_budget_fraction(eps_map, self.eps)
+    mean = x.new_full((), eps_map) if isinstance(eps_map, float) else eps_map.float().mean()
     for k, v in (('full', full), ('mean', mean)): self._sums[k] = self._sums.get(k, 0) + v.detach().float()
     self._n += 1
 
