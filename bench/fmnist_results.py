@@ -6,7 +6,7 @@ the time runs out (`--deadline`: no new job after it; `--hard`: running jobs are
 whole seeds of the first table first:
 
 1. table 1, per seed: AT, PART, TRADES, PART-T, MART, PART-M;
-2. table 2, per seed: PART with shuffled, random and inverted masks, and AT at PART's mean budget
+2. table 2, per seed: AT at PART's mean budget, and PART with shuffled, random and inverted masks
    (`--eps-train` = the mean per-pixel budget of the seed-0 PART run after its warm-up, read from its history);
 3. the trade-off sweep, per seed: PART with `eps_low = 0.75 eps` and AT at a uniform `0.8 eps`.
 
@@ -18,7 +18,7 @@ import argparse, json, os, subprocess, sys, time, signal
 from pathlib import Path
 
 table1 = ['at', 'part', 'trades', 'part-t', 'mart', 'part-m']
-table2 = ['part-shuffled', 'part-random', 'part-inverted', 'at-mean']
+table2 = ['at-mean', 'part-shuffled', 'part-random', 'part-inverted']
 sweep = ['part-r0.75', 'at-e0.8']
 
 
@@ -65,10 +65,15 @@ class Job:
 
     def ready(self, jobs):
         if self.name != 'at-mean': return True
-        m = part_mean_budget(Path(self.a.out) / 'part-s0')
+        m = self.a.eps_mean or part_mean_budget(Path(self.a.out) / 'part-s0')
         if m is None: return False
         self.settings['eps_train'] = m
         return True
+
+    def trained(self):
+        "Whether the run folder holds a finished training (all epochs in the history, and the checkpoint)."
+        h, c = self.run / 'history.json', self.run / 'checkpoint.pth'
+        return h.exists() and c.exists() and len(json.loads(h.read_text())) >= self.a.epochs
 
     def evaluated(self, attacks, n):
         "Whether the run's eval.json already holds these attacks on `n` test images (None: the whole test set)."
@@ -81,12 +86,12 @@ class Job:
         "Train (or finish an interrupted training: `--resume`), then the evaluations not already in eval.json."
         py, run = sys.executable, str(self.run)
         ev = f"{py} -m part_nb.cli eval {run} --bs {self.a.eval_bs}"
-        cmds = [f"{py} -m part_nb.cli train --out {run} --quiet --resume " + ' '.join(options(self.settings))]
+        cmds = [] if self.trained() else [f"{py} -m part_nb.cli train --out {run} --quiet --resume " + ' '.join(options(self.settings))]
         if not self.evaluated(self.a.attacks, self.a.eval_n):
             cmds.append(f"{ev} --attacks {self.a.attacks}" + (f" --n {self.a.eval_n}" if self.a.eval_n else ''))
         if self.a.aa_n and not self.evaluated('natural,autoattack', self.a.aa_n):
             cmds.append(f"{ev} --attacks natural,autoattack --n {self.a.aa_n}")
-        return ' && '.join(cmds)
+        return ' && '.join(cmds) or 'true'
 
     def start(self):
         self.run.mkdir(parents=True, exist_ok=True)
@@ -109,6 +114,7 @@ def main():
     a('--bs', type=int, default=256); a('--lr', type=float, default=0.05)
     a('--n-train', type=int); a('--n-valid', type=int, default=2000, help='images validated on per epoch')
     a('--precision', default='fp32')
+    a('--eps-mean', type=float, help="AT-at-mean's training budget (default: read from this folder's part-s0 history)")
     a('--attacks', default='natural,pgd20,cw,mma', help='attacks on the full test set')
     a('--aa-n', type=int, default=1000, help='test images of the AutoAttack evaluation (0: none)')
     a('--eval-bs', type=int, default=1000)

@@ -16,10 +16,27 @@ def markdown(df: pd.DataFrame) -> str:
     return '\n'.join(f'| {r} |' for r in rows)
 
 
+def paired(t: pd.DataFrame, pairs: str) -> pd.DataFrame:
+    "Per seed, variant A minus variant B on every accuracy column, for each 'A-B' of `pairs` (split at ' - ' or the last '-' that gives two known variants)."
+    known, acc = set(t.variant), [c for c in t.columns if c in ('natural', 'PGD-20', 'CW', 'MMA') or '@' in c]
+    rows, fmt = [], lambda v: '' if pd.isna(v) else f'{v:+.2f}'
+    for pr in pairs.split(','):
+        cut = [i for i, ch in enumerate(pr) if ch == '-' and pr[:i] in known and pr[i+1:] in known]
+        if not cut: raise SystemExit(f"pair {pr!r}: not two variants of {sorted(known)} joined by '-'")
+        va, vb = pr[:cut[0]], pr[cut[0]+1:]
+        A, B = (t[t.variant == v].set_index('seed')[acc] for v in (va, vb))
+        for s in sorted(set(A.index) & set(B.index)):
+            rows.append(dict(pair=f'{va} - {vb}', seed=s, **{c: fmt(A.loc[s, c] - B.loc[s, c]) for c in acc}))
+        d = A - B
+        rows.append(dict(pair=f'{va} - {vb}', seed='mean', **{c: fmt(d[c].mean()) for c in acc}))
+    return pd.DataFrame(rows)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('runs', nargs='+'); p.add_argument('--png', help='write the trade-off plot here')
     p.add_argument('--order', help='comma-separated variant order of the summary (default: first seen)')
+    p.add_argument('--pairs', help="comma-separated 'A-B' variant pairs: print A minus B per seed (e.g. 'PART-AT')")
     a = p.parse_args()
     runs = [r for r in map(Path, a.runs) if (r/'config.json').exists()]
     t = results_table(runs)
@@ -29,6 +46,7 @@ def main():
     s = summary_table(t)
     if a.order: s = s.set_index('variant').loc[[v for v in a.order.split(',') if v in set(s.variant)]].reset_index()
     print('\n' + markdown(s))
+    if a.pairs: print('\n' + markdown(paired(t, a.pairs)))
     if a.png: _save_png(tradeoff_figure(t), Path(a.png)); print(f"\nwrote {a.png}")
 
 
