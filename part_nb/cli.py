@@ -475,7 +475,11 @@ def tradeoff_figure(table:pd.DataFrame, annotate:bool|None=None):
         ax.set_xlabel('natural accuracy (%)' + (f' on {n} images' if n else ''))
         ax.set_ylabel(f"{rob.partition('@')[0]} accuracy (%)"); ax.grid(alpha=0.3); ax.margins(0.15)
         ax.set_title(f"natural vs {rob.partition('@')[0]}" + (f" ({n} test images)" if n else ''), fontsize=9)
-    if pairs: axs[-1].legend(fontsize=7, loc='center left', bbox_to_anchor=(1.02, 0.5))
+    if pairs:  # one legend for all panels: a variant may have points in one panel only (no AutoAttack run, say)
+        entries = {}
+        for ax in axs:
+            for h, l in zip(*ax.get_legend_handles_labels()): entries.setdefault(l, h)
+        axs[-1].legend(entries.values(), entries.keys(), fontsize=7, loc='center left', bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     return fig
 
