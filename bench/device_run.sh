@@ -3,9 +3,12 @@
 # GPU machine, with the wheels of ../shared/gpu/fetch-wheels.sh in .whl/ and Fashion-MNIST in .data/fashion-mnist.
 #   bash bench/device_run.sh smoke     # a minute: CUDA paths of train/eval/AutoAttack and the benchmarks, tiny sizes
 #   bash bench/device_run.sh full      # session 1: the benchmarks, then the Fashion-MNIST runs (until the deadline)
-#   bash bench/device_run.sh bench     # session 2: paired PART-vs-AT step timing with the profiler, bench_train --repeat
-#   bash bench/device_run.sh results   # session 2: AutoAttack for the finished runs in runs/fmnist, the missing and the
-#                                      # table-2 runs (DEADLINE/HARD seconds); new files -> $OUT/runs.tar.gz
+#   bash bench/device_run.sh bench     # paired PART-vs-AT step timing with the profiler, bench_train --repeat 7
+#   bash bench/device_run.sh results   # whatever is missing of RESULTS.md's tables 1 and 2a in runs/fmnist (training,
+#                                      # evaluation, AutoAttack@1000), PARALLEL at a time until DEADLINE/HARD seconds;
+#                                      # new files -> $OUT/runs.tar.gz. Carry runs/fmnist (with its checkpoints).
+# Next GPU session (issue 5's paired figures, then table 2a's seeds 1-2 and its AutoAttack), one call, timeout_s 560:
+#   T0=$(date +%s); bash bench/device_run.sh bench; E=$(( $(date +%s)-T0 )); PARALLEL=4 DEADLINE=$((420-E)) HARD=$((520-E)) bash bench/device_run.sh results
 set -uo pipefail
 OUT=${OUT:-out}; mkdir -p "$OUT"
 python3 -m pip install -q --upgrade --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl || exit 1
@@ -32,9 +35,9 @@ full)
       --lr 0.05 --aa-n 1000 --deadline ${DEADLINE:-300} --hard ${HARD:-380} 2>&1 | tee "$OUT/results.txt"
   tar czf "$OUT/runs.tar.gz" runs ;;
 bench)
+  # session 2 ran: bench_step.py --profile; bench_train.py --repeat 3 --batches 20 --warm 3; ... --batches 10 --warm 3 --bf16
   { python3 bench/bench_step.py --profile
-    python3 bench/bench_train.py --repeat 3 --batches 20 --warm 3
-    python3 bench/bench_train.py --batches 10 --warm 3 --bf16; } 2>&1 | grep -v Warning | tee "$OUT/bench.txt" ;;
+    python3 bench/bench_train.py --repeat ${REPEAT:-7} --batches 20 --warm 3; } 2>&1 | grep -v Warning | tee "$OUT/bench.txt" ;;
 results)
   touch /tmp/results.start
   python3 bench/fmnist_results.py --out runs/fmnist --path "$DATA" --parallel ${PARALLEL:-8} --width 32 --epochs 8 --bs 256 \

@@ -10,6 +10,10 @@ import argparse, datetime, html, io, json, os, random, re, sys, time
 from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
+import warnings
+# fastai 2.8 applies `torch.jit.script` at import, which torch >= 2.10 deprecates with a FutureWarning that every
+# command would print; fastai's to fix, so the command line silences that one message (before importing fastai)
+warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
 import numpy as np
 import pandas as pd
 import torch

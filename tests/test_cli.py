@@ -173,6 +173,7 @@ def test_console_script_error_has_no_traceback(tmp_path):
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 2 and "unknown method 'madry'; known: at, part, trades, part-t, mart, part-m" in out.stderr
     assert 'Traceback' not in out.stderr and not (tmp_path/'x').exists()
+    assert 'Warning' not in out.stderr, out.stderr  # e.g. fastai's torch.jit.script FutureWarning at import: silenced
 
 
 def test_demo_settings():
