@@ -139,6 +139,7 @@ def pgd(model:nn.Module, # Classifier returning logits
         random_start:bool=True, # Start uniformly in the budget (for 'trades': always at `x + 0.001 N(0, 1)`)
         norm:tuple|None=None, # `(mean, std)` per channel if `model` expects normalised input
         check:bool=True, # Check label and pixel values first (one host sync)
+        p_nat:Tensor|None=None, # 'trades' only: the eval-mode prediction `softmax(model(x))` (N, n_classes) if the caller has it
        ) -> Tensor:
     "L-inf PGD adversarial examples of `x` (detached, same type, dtype and device), model in eval mode meanwhile."
     cls, x, y = type(x), _plain(x.detach()), _plain(y)
@@ -149,10 +150,16 @@ def pgd(model:nn.Module, # Classifier returning logits
     with eval_mode(model):
         f = _pixel_model(model, norm, x)
         if loss == 'trades':
-            with torch.no_grad(): p_nat = F.softmax(f(x).float(), 1)
+            if p_nat is None:
+                with torch.no_grad(): p_nat = F.softmax(f(x).float(), 1)
+            elif not (isinstance(p_nat, Tensor) and p_nat.ndim == 2 and len(p_nat) == len(x)):
+                raise ValueError(f"p_nat must be ({len(x)}, n_classes) probabilities, got "
+                                 f"{tuple(p_nat.shape) if isinstance(p_nat, Tensor) else type(p_nat).__name__}")
+            p_nat = _plain(p_nat).detach().float()
             objective = lambda z: trades_kl(z, p_nat)
             start = (x + 0.001 * torch.randn_like(x)).clamp_(lo, hi)
         else:
+            if p_nat is not None: raise ValueError("p_nat is only used by loss='trades'")
             _check_labels(f, x, y, check)
             lf = attack_losses.get(loss, loss)
             objective = lambda z: lf(z, y)

@@ -172,9 +172,11 @@ def _from_pixels(self:PARTCallback, x):
 @patch
 def budget(self:PARTCallback, model:nn.Module, x:torch.Tensor, y:torch.Tensor):
     "The per-pixel budget for model input `x` (normalised like the model wants) with labels `y`, or the float `eps`."
+    self.cam_logits = None  # the CAM's forward pass: the eval-mode logits of `x`, which PART-T's attack reuses
     if self.epoch < self.warmup_epochs(): return self.eps if self.eps_warmup is None else float(self.eps_warmup)
     if not self.pixel_reweight: return self.eps
-    cam = batch_cam(model, x, method=self.cam, target=y if self.target == 'label' else None, layer=self.layer)
+    cam, self.cam_logits = batch_cam(model, x, method=self.cam, target=y if self.target == 'label' else None,
+                                     layer=self.layer, return_logits=True)
     mask = importance_mask(cam, rule=self.rule, thresh=self.thresh, frac=self.frac)
     mask = move_mask(mask, cam, self.mask_source)
     return budget_map(mask, self.eps, self.eps_low, channels=x.shape[1])
@@ -193,7 +195,10 @@ def before_batch(self:PARTCallback):
         self._checked = True
     eps_map = self.budget(model, x, y)
     norm = self._norm
-    x_adv = pgd(model, x_pix, y, eps_map, self.alpha, self.steps, loss='trades' if self.loss == 'trades' else 'ce', norm=norm, check=False)
+    # TRADES's attack needs the eval-mode prediction on x: the CAM's forward pass already made it
+    p_nat = F.softmax(self.cam_logits.float(), 1) if self.loss == 'trades' and self.cam_logits is not None else None
+    x_adv = pgd(model, x_pix, y, eps_map, self.alpha, self.steps, loss='trades' if self.loss == 'trades' else 'ce', norm=norm,
+                check=False, p_nat=p_nat)
     self.x_nat, self.x_adv, self.eps_map = x, x_adv, eps_map
     self.learn.xb = (self._from_pixels(x_adv).to(x.dtype),)
     # new_full fills on the device; new_tensor would copy from the host and wait for the GPU every batch

@@ -121,8 +121,9 @@ def raw_cam(model:nn.Module, # A CNN classifier returning logits (N, n_classes)
             method:str='gradcam', # 'gradcam', 'xgradcam', 'layercam' or 'gradcam++'
             target:Tensor|None=None, # (N,) class indices; None: the predicted classes
             layer:nn.Module|str|None=None, # CAM layer override (see `find_cam_layer`)
-           ) -> Tensor:
-    "Unscaled CAMs at the CAM layer's resolution (N, h, w), float32, before the ReLU."
+            return_logits:bool=False, # Also return the logits (N, n_classes) of the same forward pass, detached
+           ) -> Tensor|tuple[Tensor, Tensor]:
+    "Unscaled CAMs at the CAM layer's resolution (N, h, w), float32, before the ReLU; with `return_logits`, `(cams, logits)`."
     x = _check_input(x)
     if method not in cam_methods: raise ValueError(f"unknown CAM method {method!r}; expected one of {', '.join(cam_methods)}")
     target = _check_target(target, x)
@@ -145,7 +146,8 @@ def raw_cam(model:nn.Module, # A CNN classifier returning logits (N, n_classes)
             torch.set_grad_enabled(grad_mode)
             handle.remove()
     with torch.autocast(x.device.type, enabled=False), torch.no_grad():
-        return cam_methods[method](leaf.act.detach().float(), g.float())
+        cam = cam_methods[method](leaf.act.detach().float(), g.float())
+    return (cam, out.detach()) if return_logits else cam
 
 # %% ../nbs/02_cam.ipynb #a99d01c7
 def batch_cam(model:nn.Module, # A CNN classifier returning logits (N, n_classes)
@@ -153,10 +155,17 @@ def batch_cam(model:nn.Module, # A CNN classifier returning logits (N, n_classes
               method:str|type='gradcam', # 'gradcam', 'xgradcam', 'layercam', 'gradcam++', or a `pytorch_grad_cam` class
               target:Tensor|None=None, # (N,) class indices; None: the predicted classes
               layer:nn.Module|str|None=None, # CAM layer override (see `find_cam_layer`)
-             ) -> Tensor:
-    "CAMs of a batch (N, H, W): float32, each scaled to [0, 1], the input's size, on `x.device`, detached."
-    if isinstance(method, type): return zoo_cam(model, x, method, target, layer)
-    return scale_cam(raw_cam(model, x, method, target, layer), x.shape[-2:])
+              return_logits:bool=False, # Also return the logits (N, n_classes) of the CAM's forward pass
+             ) -> Tensor|tuple[Tensor, Tensor]:
+    "CAMs of a batch (N, H, W): float32, each scaled to [0, 1], the input's size, on `x.device`, detached; with `return_logits`, `(cams, logits)`."
+    if isinstance(method, type):
+        cam = zoo_cam(model, x, method, target, layer)
+        if not return_logits: return cam
+        m = unwrap_model(model)  # pytorch_grad_cam keeps its logits: one more forward pass
+        with eval_mode(m), torch.no_grad(): return cam, m(_check_input(x)).detach()
+    cam = raw_cam(model, x, method, target, layer, return_logits)
+    if return_logits: return scale_cam(cam[0], x.shape[-2:]), cam[1]
+    return scale_cam(cam, x.shape[-2:])
 
 # %% ../nbs/02_cam.ipynb #0a556ead
 def show_cams(x:Tensor, # Images (N, C, H, W) in [0, 1]
