@@ -7,9 +7,11 @@ One ResNet-18 (CIFAR), random 3x32x32 batches, PGD-10. Three measurements, all i
 2. components, each synchronised and timed `--iters` times (median): CAM + mask, PGD-10 with a float budget,
    PGD-10 with a per-pixel budget map, the training forward/backward/step; and the ratio they predict.
 3. with --profile: torch.profiler over 3 AT and 3 PART steps, the top device-time operators of each.
+4. with --fastai: the same alternating blocks inside one fastai `fit` of one `Learner` with one `PARTCallback`,
+   whose `pixel_reweight` is switched between blocks (PART, then AT, ...): the fastai PART/AT ratio, paired.
 
     python bench/bench_step.py                                   # cuda if available
-    python bench/bench_step.py --device cpu --width 8 --bs 32 --block 2 --rounds 2 --iters 3
+    python bench/bench_step.py --device cpu --width 8 --bs 32 --block 2 --rounds 2 --iters 3 --fastai
 """
 import argparse, statistics, time
 import torch, torch.nn.functional as F
@@ -29,6 +31,7 @@ def main():
     p.add_argument('--rounds', type=int, default=5, help='AT/PART block pairs')
     p.add_argument('--iters', type=int, default=20, help='timed calls per component')
     p.add_argument('--profile', action='store_true')
+    p.add_argument('--fastai', action='store_true', help='also time fastai AT/PART blocks in one fit (paired)')
     p.add_argument('--cudnn-benchmark', action='store_true')
     a = p.parse_args()
     dev = torch.device(a.device)
@@ -95,6 +98,48 @@ def main():
             print(f"\n== profile {name}: {tot:.2f} ms {'device' if dev.type == 'cuda' else 'CPU'} time per step ({key}), {n_k:.0f} op calls per step")
             print(ka.table(sort_by=key, row_limit=18, max_name_column_width=40))
         print(f"PART/AT in profiled {'device' if dev.type == 'cuda' else 'CPU'} time per step: {tot_dev['PART']/tot_dev['AT']:.3f}")
+
+    if a.fastai: fastai_blocks(a, dev, sync)
+
+
+def fastai_blocks(a, dev, sync):
+    "Alternating AT/PART blocks of `a.block` batches inside one `Learner.fit`, switching `PARTCallback.pixel_reweight`."
+    from fastai.learner import Learner
+    from fastai.callback.core import Callback
+    from fastai.optimizer import SGD
+    import fastai.callback.progress  # Learner.no_bar
+    from part_nb.data import ImageArrays, array_dls
+    from part_nb.callback import PARTCallback
+    warm, n_b = 3, 2 * a.rounds * a.block
+    n = a.bs * (warm + n_b)
+    torch.manual_seed(0)
+    data = ImageArrays(torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8), torch.randint(0, 10, (n,)), list('0123456789'))
+    dls = array_dls(data, data.subset(a.bs), bs=a.bs, device=dev)
+    learn = Learner(dls, resnet18_cifar(width=a.width).to(dev), opt_func=SGD, lr=0.01, wd=2e-4)
+    part = PARTCallback(eps=8/255, eps_low=7/255, alpha=2/255, steps=a.steps)
+    # block k (0-based) runs PART when k % 4 in (0, 3), AT otherwise: PART AT AT PART PART AT ... (ABBA order)
+    def mode(k): return 'PART' if k % 4 in (0, 3) else 'AT'
+
+    class Blocks(Callback):
+        order = 0  # before PARTCallback's before_batch reads pixel_reweight
+        def before_fit(self): self.times, self.t0 = {'AT': [], 'PART': []}, None
+        def before_batch(self):
+            if not self.training: return
+            i = self.iter - warm
+            if i < 0: part.pixel_reweight = True; return
+            if i % a.block == 0:
+                sync(); t = time.perf_counter()
+                if self.t0 is not None: self.times[mode(i // a.block - 1)].append((t - self.t0) / a.block * 1e3)
+                self.t0 = t
+                part.pixel_reweight = mode(i // a.block) == 'PART'
+        def after_train(self):
+            sync(); self.times[mode(n_b // a.block - 1)].append((time.perf_counter() - self.t0) / a.block * 1e3)
+    blocks = Blocks()
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=[part, blocks])
+    v = blocks.times
+    for k in ('AT', 'PART'): print(f"fastai block {k:4s} " + ' '.join(f'{t:7.2f}' for t in v[k]) + f"  ms/batch; fastest {min(v[k]):.2f}, median {statistics.median(v[k]):.2f}")
+    print(f"fastai PART/AT (fastest blocks) = {min(v['PART'])/min(v['AT']):.3f}; (median blocks) = "
+          f"{statistics.median(v['PART'])/statistics.median(v['AT']):.3f}; PART {statistics.median(v['PART'])*391/1e3:.1f} s per 391-batch epoch (median)")
 
 
 if __name__ == '__main__': main()

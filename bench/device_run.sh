@@ -3,7 +3,7 @@
 # GPU machine, with the wheels of ../shared/gpu/fetch-wheels.sh in .whl/ and Fashion-MNIST in .data/fashion-mnist.
 #   bash bench/device_run.sh smoke     # a minute: CUDA paths of train/eval/AutoAttack and the benchmarks, tiny sizes
 #   bash bench/device_run.sh full      # session 1: the benchmarks, then the Fashion-MNIST runs (until the deadline)
-#   bash bench/device_run.sh bench     # paired PART-vs-AT step timing with the profiler, bench_train --repeat 7
+#   bash bench/device_run.sh bench     # paired PART-vs-AT step timing (plain and fastai) with the profiler, bench_train --repeat 7
 #   bash bench/device_run.sh results   # whatever is missing of RESULTS.md's tables 1 and 2a in runs/fmnist (training,
 #                                      # evaluation, AutoAttack@1000), PARALLEL at a time until DEADLINE/HARD seconds;
 #                                      # new files -> $OUT/runs.tar.gz. Carry runs/fmnist (with its checkpoints).
@@ -36,7 +36,7 @@ full)
   tar czf "$OUT/runs.tar.gz" runs ;;
 bench)
   # session 2 ran: bench_step.py --profile; bench_train.py --repeat 3 --batches 20 --warm 3; ... --batches 10 --warm 3 --bf16
-  { python3 bench/bench_step.py --profile
+  { python3 bench/bench_step.py --profile --fastai
     python3 bench/bench_train.py --repeat ${REPEAT:-7} --batches 20 --warm 3; } 2>&1 | grep -v Warning | tee "$OUT/bench.txt" ;;
 results)
   touch /tmp/results.start
