@@ -12,8 +12,8 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['attack_losses', 'linf_box', 'Normalized', 'eval_mode', 'margin', 'ce_loss', 'cw_loss', 'trades_kl', 'pgd',
-           'no_host_sync', 'noise_attack', 'mma']
+__all__ = ['attack_losses', 'linf_box', 'Normalized', 'margin', 'ce_loss', 'cw_loss', 'trades_kl', 'pgd', 'no_host_sync',
+           'noise_attack', 'mma']
 
 # %% ../nbs/04_attack.ipynb #9fd33f75
 def _plain(t):
@@ -74,14 +74,7 @@ def _pixel_model(model, norm, x):
     return model if norm is None else Normalized(model, *_stats(norm, x))
 
 # %% ../nbs/04_attack.ipynb #d4a78414
-@contextmanager
-def eval_mode(model:nn.Module):
-    "Context manager: `model` in eval mode inside, each submodule's own mode restored on exit (also on error)."
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try: yield model
-    finally:
-        for m, t in modes: m.training = t
+from .cam import eval_mode
 
 # %% ../nbs/04_attack.ipynb #df21a9f3
 def margin(logits:Tensor, # `(N, n_classes)`
