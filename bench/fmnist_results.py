@@ -8,11 +8,12 @@ whole seeds of the first table first:
 1. table 1, per seed: AT, PART, TRADES, PART-T, MART, PART-M;
 2. table 2, per seed: AT at PART's mean budget, and PART with shuffled, random and inverted masks
    (`--eps-train` = the mean per-pixel budget of the seed-0 PART run after its warm-up, read from its history);
-3. the trade-off sweep, per seed: PART with `eps_low = 0.75 eps` and AT at a uniform `0.8 eps`.
+3. the trade-off sweep, per seed: PART with `eps_low = 0.75 eps` and AT at a uniform `0.8 eps`;
+4. the sweep's mask controls, per seed: PART inverted and PART random with `eps_low = 0.75 eps`.
 
 Example (GPU):   python bench/fmnist_results.py --out runs/fmnist --parallel 12
 CPU-sized:       python bench/fmnist_results.py --out runs/fmnist-cpu --parallel 2 --n-train 10000 --steps 5 ...
-Then:            part_nb report runs/fmnist/*  and  python bench/results_table.py runs/fmnist
+Then:            part_nb report runs/fmnist/*  and  python bench/results_tables.py runs/fmnist/*
 """
 import argparse, json, os, subprocess, sys, time, signal
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 table1 = ['at', 'part', 'trades', 'part-t', 'mart', 'part-m']
 table2 = ['at-mean', 'part-shuffled', 'part-random', 'part-inverted']
 sweep = ['part-r0.75', 'at-e0.8']
+sweep_masks = ['part-inverted-r0.75', 'part-random-r0.75']  # is the sweep's gain the CAM's placement?
 
 
 def job_settings(name, a):
@@ -31,6 +33,7 @@ def job_settings(name, a):
     if name.startswith('part-') and name[5:] in ('shuffled', 'random', 'inverted'):
         return dict(s, method='part', mask_source=name[5:])
     if name == 'part-r0.75': return dict(s, method='part', eps_low=0.75 * a.eps)
+    if name in sweep_masks: return dict(job_settings(name[:-len('-r0.75')], a), eps_low=0.75 * a.eps)
     if name == 'at-e0.8': return dict(s, method='at', eps_train=0.8 * a.eps)
     if name == 'at-mean': return dict(s, method='at')  # eps_train filled in from the PART run
     raise ValueError(name)
@@ -107,7 +110,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     a = p.add_argument
     a('--out', default='runs/fmnist'); a('--path', help='Fashion-MNIST folder (default: the Debian package)')
-    a('--seeds', default='0,1,2'); a('--jobs', default=','.join(table1 + table2 + sweep), help='job names')
+    a('--seeds', default='0,1,2'); a('--jobs', default=','.join(table1 + table2 + sweep + sweep_masks), help='job names')
     a('--arch', default='small_cnn'); a('--width', type=int, default=32)
     a('--epochs', type=int, default=10); a('--warmup', default='0.25')
     a('--eps', type=float, default=0.1); a('--alpha', type=float, default=0.025); a('--steps', type=int, default=10)
@@ -126,7 +129,7 @@ def main():
     t0 = time.time()
     seeds = [int(s) for s in args.seeds.split(',')]
     names = args.jobs.split(',')
-    groups = [table1, table2, sweep]
+    groups = [table1, table2, sweep, sweep_masks]
     order = [(n, s) for g in groups for s in seeds for n in g if n in names]
     jobs = [Job(n, s, args) for n, s in order]
     print(f"{len(jobs)} jobs, {args.parallel} at a time, into {args.out}", flush=True)
