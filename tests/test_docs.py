@@ -2,8 +2,9 @@
 
 Chromium (Debian's, installed by tools/setup_docs.sh) is driven over the Chrome DevTools Protocol (websocket-client)
 and reads the site from a local http.server on 127.0.0.1; its host resolver maps every other name to nothing, and
-every request a page makes is recorded: any that leaves the site fails the test. Screenshots of the landing page and
-of a tutorial (or, until one exists, of the data notebook) are saved to _docs/screenshots/.
+every request a page makes is recorded: any that leaves the site fails the test. Screenshots of the landing page,
+of a tutorial (or, until one exists, of the data notebook) and of the CAM page's widest code block are saved to
+_docs/screenshots/.
 """
 import base64, functools, importlib, inspect, json, os, re, shutil, subprocess, sys, tempfile, threading, time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -145,6 +146,9 @@ PAGE_INFO = r"""(() => {
     links: [...document.querySelectorAll('a[href]')].map(a => ({href: a.href, raw: a.getAttribute('href'), sidebar: !!a.closest('#sidebar')})),
     sidebar: [...document.querySelectorAll('#sidebar a')].map(a => a.getAttribute('href')),
     images: [...document.images].map(i => ({src: i.getAttribute('src').slice(0, 100), complete: i.complete, w: i.naturalWidth})),
+    // code blocks wider than their box (inline code has no box of its own: left out)
+    overflow: [...document.querySelectorAll('#content pre, #content code')].filter(e => getComputedStyle(e).display !== 'inline'
+                && e.scrollWidth > e.clientWidth + 1).map(e => e.textContent.slice(0, 80)),
     heads, katex: document.querySelectorAll('.katex').length, rawMath,
     tables: document.querySelectorAll('#content table').length,
     h1: document.querySelector('h1.title') ? document.querySelector('h1.title').textContent : null,
@@ -272,6 +276,29 @@ def test_every_link_resolves(site, pages):
 def test_every_image_loads(pages):
     bad = [(pg, i) for pg, (_, info) in pages.items() for i in info['images'] if not (i['complete'] and i['w'] > 0)]
     assert not bad, bad
+
+def _page_named(site, name):
+    "The page of the notebook `name` (number prefix dropped), e.g. 'cam' -> 'cam.html' from nbs/02_cam.ipynb."
+    pg = next((p['page'] for p in site['info']['pages'] if Path(p['page']).stem == name), None)
+    assert pg, f'no page {name}.html: {[p["page"] for p in site["info"]["pages"]]}'
+    return pg
+
+def test_code_blocks_wrap_instead_of_scrolling(site, pages, browser):
+    "No code block is wider than the column on any page; the CAM page has lines that would be, if they didn't wrap."
+    wide = {pg: info['overflow'] for pg, (_, info) in pages.items() if info['overflow']}
+    assert not wide, json.dumps(wide, indent=1)
+    browser.load(site['base'] + _page_named(site, 'cam'))
+    r = browser.eval("""(() => {
+      const pres = [...document.querySelectorAll('#content pre')], over = () => pres.filter(p => p.scrollWidth > p.clientWidth + 1);
+      pres.forEach(p => p.style.whiteSpace = 'pre'); const unwrapped = over(); pres.forEach(p => p.style.whiteSpace = '');
+      const widest = unwrapped.sort((a, b) => b.scrollWidth - a.scrollWidth)[0];
+      if (widest) widest.scrollIntoView({block: 'center'});
+      return {n: pres.length, unwrapped: unwrapped.length, now: over().length};
+    })()""")
+    assert r['unwrapped'] > 0, f'the CAM page has no code line wider than the column: this test checks nothing ({r})'
+    assert r['now'] == 0, r
+    time.sleep(0.2)
+    browser.screenshot(DOCS/'screenshots'/'cam_code.png')
 
 def test_math_is_typeset(pages):
     if not (DOCS/'site_libs'/'katex'/'katex.min.js').exists(): pytest.skip('libjs-katex not installed: math left as TeX')

@@ -473,6 +473,8 @@ h1:hover a.anchor-link, h2:hover a.anchor-link, h3:hover a.anchor-link, h4:hover
 hr { border:0; border-top:1px solid var(--border); margin:2rem 0 1rem; }
 p code, li code, td code, h2 code, h3 code { background:#f1f3f5; padding:.1em .3em; border-radius:3px; }
 .highlight pre, pre { background:var(--code-bg); padding:.8rem 1rem; border-radius:6px; overflow-x:auto; line-height:1.45; margin:.4rem 0; }
+/* long code lines wrap: a scroll bar per cell hides the ends of lines (and the column is only ~90 characters wide) */
+.highlight pre, pre { white-space:pre-wrap; overflow-wrap:anywhere; }
 .highlight { background:none; }
 blockquote { margin:1rem 0; padding:.2rem 1rem; border-left:4px solid var(--border); color:var(--muted); }
 table { border-collapse:collapse; margin:1rem 0; font-size:.9rem; display:block; overflow-x:auto; max-width:100%; }
