@@ -4,7 +4,7 @@ Chromium (Debian's, installed by tools/setup_docs.sh) is driven over the Chrome 
 and reads the site from a local http.server on 127.0.0.1; its host resolver maps every other name to nothing, and
 every request a page makes is recorded: any that leaves the site fails the test. Screenshots of the landing page,
 of a tutorial (or, until one exists, of the data notebook) and of the CAM page's widest code block are saved to
-_docs/screenshots/.
+_docs/screenshots/. The search box is tested by typing into it, as a reader would.
 """
 import base64, functools, importlib, inspect, json, os, re, shutil, subprocess, sys, tempfile, threading, time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -299,6 +299,29 @@ def test_code_blocks_wrap_instead_of_scrolling(site, pages, browser):
     assert r['now'] == 0, r
     time.sleep(0.2)
     browser.screenshot(DOCS/'screenshots'/'cam_code.png')
+
+def test_search_finds_an_api_entry(site, browser):
+    "Typing a function's name into the sidebar's search box lists its API entry first, as a link to it; nonsense finds nothing."
+    pg = next(pg for mod, pg in _api_modules() if 'importance_mask' in importlib.import_module(mod).__all__)
+    def search(q):
+        browser.load(site['base'] + 'index.html')
+        start = len(browser.cdp.events)
+        browser.eval("document.getElementById('search-input').focus()")
+        browser.cdp('Input.insertText', browser.s, text=q)   # as typed: fires the box's input event
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            res = browser.eval("document.getElementById('search-results').hidden ? null : "
+                               "[...document.querySelectorAll('#search-results li')].map(li => [li.textContent, (li.querySelector('a') || {}).href])")
+            if res: break
+            time.sleep(0.1)
+        probs = _problems([e for e in browser.cdp.events[start:] if e.get('sessionId') == browser.s], site['base'])
+        assert not probs, probs
+        return res or []
+    hits = search('importance_mask')
+    assert hits and hits[0][1] == site['base'] + f'{pg}#importance_mask', hits
+    browser.load(hits[0][1])
+    assert browser.eval("location.hash") == '#importance_mask' and browser.eval("!!document.getElementById('importance_mask')")
+    assert [h[1] for h in search('zzqxv nothing')] == [None]   # one item: "No results"
 
 def test_math_is_typeset(pages):
     if not (DOCS/'site_libs'/'katex'/'katex.min.js').exists(): pytest.skip('libjs-katex not installed: math left as TeX')

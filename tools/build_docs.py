@@ -17,7 +17,21 @@ Pages workflow), but Quarto cannot be installed everywhere. This script builds t
    `include`, `code-fold`), fenced divs and link attributes, then the page gets the navigation sidebar, an
    "on this page" table of contents and previous/next links;
 5. math is typeset in the browser by KaTeX, copied from Debian's `libjs-katex` into `_docs/site_libs/katex`
-   (`tools/setup_docs.sh` installs it): no page loads anything from outside the site.
+   (`tools/setup_docs.sh` installs it): no page loads anything from outside the site;
+6. search: each page's title, headings, API entry names and prose go into `site_libs/search-index.js`, which the
+   search box at the top of the sidebar loads on first use (a script, so it works from `file://` too) and ranks
+   with a few dozen lines of plain JS in `docs.js`. Long code lines wrap rather than scroll sideways.
+
+Why not Sphinx + myst-nb, which has search built in? Tried on this project's processed notebooks (2025-11): it
+adds 21 packages to the venv (Sphinx 9, myst-nb, myst-parser, docutils, jupyter-cache, SQLAlchemy, ...) and renders
+the 11 pages in 4 s, but (a) it names headings the docutils way (`#importance-mask`), so every link nbdev's doc links
+make (`mask.html#importance_mask`) breaks; (b) nbdev's `---` rules between API entries are refused by docutils (35
+warnings); (c) Quarto's cell options (`echo`, `output`, `include`, `code-fold`) and callouts are not understood;
+(d) its math loads MathJax from a CDN unless pointed at a local copy. Steps 1-3 (execution, cache, nbdev processing,
+~170 lines) stay either way, and fixing (a)-(d) needs a converter before Sphinx and an HTML pass after it: about
+400 lines in all against 727, for 21 more dependencies and two renderers to keep in step. Adding search here cost
+~90 lines of code (index 30, JS 50, CSS and box 10; with this note the script is 833 lines) and no dependency.
+Build times (2 shared cores, -j 1): 234 s from scratch (9 notebooks executed), ~30 s when only this script changed.
 
 Processed notebooks are cached in `_proc/.docs-cache/out`, keyed on the notebook, the package sources and this
 script, so a rebuild re-processes only what changed; the runs of step 2 in `_proc/.docs-cache/exec`, keyed on
@@ -392,8 +406,32 @@ def render_notebook(nb_path: Path, page: Path, out: Path, ctx: dict) -> dict:
         det.insert(0, summ)
     for t in soup.find_all('table'):
         if not t.get('class'): t['class'] = ['table']
-    return dict(title=str(title), description=str(fm.get('description', '') or ''), body=str(soup), toc=toc,
-                failed=meta.get('failed', False))
+    desc = str(fm.get('description', '') or '')
+    return dict(title=str(title), description=desc, body=str(soup), toc=toc, failed=meta.get('failed', False),
+                search=search_entries(soup, str(title), desc))
+
+def search_entries(soup, title: str, desc: str) -> list[dict]:
+    """The page's part of the search index: one entry for its top and one per heading (`h` heading, `a` anchor,
+    `x` the section's prose, `k` set on API entries). Code cells and text outputs are left out: they would swamp
+    the prose, and an API entry is found by its name."""
+    from bs4 import NavigableString, Tag
+    entries = [dict(h=title, a='', x=[desc])]
+    def walk(node):
+        for ch in node.children:
+            if isinstance(ch, Tag):
+                cls = set(ch.get('class') or [])
+                if ch.name in ('script', 'style', 'pre') or cls & {'jp-Cell-inputWrapper', 'jp-RenderedText', 'anchor-link'}: continue
+                if ch.name == 'a' and 'float' in (ch.get('style') or ''): continue   # show_doc's "source" link
+                if re.fullmatch(r'h[1-6]', ch.name) and ch.get('id'):
+                    nxt = ch.find_next_sibling()
+                    # nbdev's show_doc entries are markdown outputs; the constants' entries say so (_const_docs_proc)
+                    api = bool(ch.find_parent(class_='jp-OutputArea-output')) or bool(nxt and 'Exported constant' in nxt.get_text())
+                    entries.append(dict(h=ch.get_text().rstrip('#').strip(), a=ch['id'], x=[], **(dict(k=1) if api else {})))
+                else: walk(ch)
+            elif type(ch) is NavigableString: entries[-1]['x'].append(str(ch))
+    walk(soup)
+    for e in entries: e['x'] = re.sub(r'\s+', ' ', ' '.join(e['x'])).strip()[:1000]
+    return entries
 
 # ------------------------------------------------------------------------------------------------------------
 # The page skeleton, CSS and JS
@@ -416,9 +454,15 @@ PAGE = """<!DOCTYPE html>
   <span class="navbar-desc">{site_desc}</span>
 </header>
 <div class="layout">
-<nav id="sidebar" class="sidebar" aria-label="Pages">
+<div class="sidebar">
+<div class="search" role="search">
+<input id="search-input" type="search" placeholder="Search" aria-label="Search the documentation" autocomplete="off" data-root="{root}">
+<ul id="search-results" class="search-results" hidden></ul>
+</div>
+<nav id="sidebar" aria-label="Pages">
 {sidebar}
 </nav>
+</div>
 <main id="content" class="content">
 <header class="title-block">
 <h1 class="title">{title}</h1>
@@ -457,6 +501,13 @@ a { color:var(--accent); text-decoration:none; } a:hover { text-decoration:under
 .sidebar li a:hover { background:#f1f3f5; text-decoration:none; }
 .sidebar li a.active { background:#e7f1fc; color:var(--accent); font-weight:600; }
 .sidebar .section-title { margin:1rem 0 .3rem .6rem; font-weight:600; color:var(--muted); text-transform:uppercase; font-size:.75rem; letter-spacing:.05em; }
+.search { margin-bottom:1rem; }
+#search-input { width:100%; padding:.35rem .6rem; border:1px solid var(--border); border-radius:4px; font:inherit; }
+.search-results { overflow-wrap:anywhere; margin:.4rem 0 0 !important; padding-bottom:.4rem !important; border-bottom:1px solid var(--border); }
+.search-results .where { display:block; color:var(--muted); font-size:.78rem; font-weight:normal; }
+.search-results .api { font-family:SFMono-Regular, Menlo, Consolas, "Liberation Mono", "DejaVu Sans Mono", monospace; }
+.search-results .none { padding:.25rem .6rem; color:var(--muted); }
+.search-results mark { background:#fff3bf; color:inherit; }
 .toc .toc-title { font-weight:600; margin-bottom:.4rem; }
 .toc li a { display:block; padding:.1rem 0 .1rem .6rem; color:var(--muted); border-left:2px solid var(--border); }
 .toc li.level-3 a { padding-left:1.4rem; font-size:.85rem; }
@@ -533,6 +584,57 @@ document.addEventListener('DOMContentLoaded', function () {
   var active = document.querySelector('.sidebar a.active');
   if (active && active.scrollIntoView) active.scrollIntoView({block: 'nearest'});
 });
+
+// Search. The index (entries {p page, t page title, h heading, a anchor, x prose, k API entry}) is written by the
+// build as a script, loaded on first use: a script, not fetched JSON, so that it also works from file://.
+(function () {
+  var box = document.getElementById('search-input'), list = document.getElementById('search-results');
+  if (!box || !list) return;
+  var root = box.getAttribute('data-root') || '';
+  function load(then) {
+    if (window.SEARCH_INDEX) return then();
+    var s = document.createElement('script');
+    s.src = root + 'site_libs/search-index.js'; s.onload = then;
+    document.head.appendChild(s);
+  }
+  function esc(s) { return s.replace(/[&<>"]/g, function (c) { return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'}[c]; }); }
+  // every term must occur; a heading that is the query counts most, then words in the heading, the page title, the prose
+  function score(e, terms) {
+    var h = e.h.toLowerCase(), t = e.t.toLowerCase(), x = e.x.toLowerCase(), s = e.k ? 1 : 0;
+    for (var i = 0; i < terms.length; i++) {
+      var w = terms[i];
+      if (h === w) s += 50; else if (h.indexOf(w) >= 0) s += 10; else if (t.indexOf(w) >= 0) s += 3; else if (x.indexOf(w) >= 0) s += 1; else return 0;
+    }
+    return s;
+  }
+  function snippet(x, w) {
+    var i = x.toLowerCase().indexOf(w);
+    if (i < 0) return esc(x.slice(0, 90));
+    var a = i > 40 ? x.lastIndexOf(' ', i - 30) + 1 : 0;   // from a word's start
+    return (a ? '…' : '') + esc(x.slice(a, i)) + '<mark>' + esc(x.slice(i, i + w.length)) + '</mark>' + esc(x.slice(i + w.length, i + w.length + 50)) + '…';
+  }
+  function run() {
+    var terms = box.value.toLowerCase().split(/\s+/).filter(Boolean);
+    if (!terms.length) { list.hidden = true; list.innerHTML = ''; return; }
+    load(function () {
+      var hits = window.SEARCH_INDEX.map(function (e) { return [score(e, terms), e]; }).filter(function (h) { return h[0] > 0; });
+      hits.sort(function (a, b) { return b[0] - a[0]; });
+      list.innerHTML = hits.slice(0, 20).map(function (h) {
+        var e = h[1], where = e.a ? esc(e.t) : 'Page';
+        if (e.h.toLowerCase().indexOf(terms[0]) < 0 && e.x) where += ': ' + snippet(e.x, terms[0]);
+        return '<li><a href="' + esc(root + e.p + (e.a ? '#' + e.a : '')) + '"><span class="' + (e.k ? 'api' : '') + '">' +
+               esc(e.h) + '</span><span class="where">' + where + '</span></a></li>';
+      }).join('') || '<li class="none">No results</li>';
+      list.hidden = false;
+    });
+  }
+  box.addEventListener('input', run);
+  box.addEventListener('keydown', function (ev) {
+    var first = list.querySelector('a');
+    if (ev.key === 'Enter' && first) location.href = first.href;
+    if (ev.key === 'Escape') { box.value = ''; run(); }
+  });
+})();
 """
 
 FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#2780e3"/>'
@@ -662,6 +764,8 @@ def build(out: Path, execute='auto', strict=False, workers=2, quiet=False, nbs=N
         (libs/'docs.js').write_text(JS)
         (libs/'pygments.css').write_text(pygments_css())
         (libs/'favicon.svg').write_text(FAVICON)
+        index = [dict(p=p['page'].as_posix(), t=p['title'], **e) for p in pages for e in p['search']]
+        (libs/'search-index.js').write_text('window.SEARCH_INDEX = ' + json.dumps(index, ensure_ascii=False, separators=(',', ':')) + ';\n', encoding='utf-8')
         has_katex = copy_katex(libs/'katex')
         if not has_katex: problems.append('KaTeX not found (apt-get install libjs-katex, or run tools/setup_docs.sh): math is shown as TeX source')
         for f in nbs.rglob('*'):   # images and other files the notebooks' markdown refers to
