@@ -145,7 +145,8 @@ PAGE_INFO = r"""(() => {
     ids: [...document.querySelectorAll('[id]')].map(e => e.id),
     links: [...document.querySelectorAll('a[href]')].map(a => ({href: a.href, raw: a.getAttribute('href'), sidebar: !!a.closest('#sidebar')})),
     sidebar: [...document.querySelectorAll('#sidebar a')].map(a => a.getAttribute('href')),
-    images: [...document.images].map(i => ({src: i.getAttribute('src').slice(0, 100), complete: i.complete, w: i.naturalWidth})),
+    images: [...document.images].map(i => ({src: i.getAttribute('src').slice(0, 100), complete: i.complete, w: i.naturalWidth,
+                                           output: !!i.closest('.jp-OutputArea-output')})),
     // code blocks wider than their box (inline code has no box of its own: left out)
     overflow: [...document.querySelectorAll('#content pre, #content code')].filter(e => getComputedStyle(e).display !== 'inline'
                 && e.scrollWidth > e.clientWidth + 1).map(e => e.textContent.slice(0, 80)),
@@ -282,6 +283,15 @@ def _page_named(site, name):
     pg = next((p['page'] for p in site['info']['pages'] if Path(p['page']).stem == name), None)
     assert pg, f'no page {name}.html: {[p["page"] for p in site["info"]["pages"]]}'
     return pg
+
+def test_cam_page_shows_its_figures(site, pages):
+    "The CAM notebook's page shows its figures: PNG outputs of its cells (extracted to cam_files/), loaded."
+    pg = _page_named(site, 'cam')
+    imgs = pages[pg][1]['images']
+    figs = [i for i in imgs if i['output'] and re.fullmatch(rf'{Path(pg).stem}_files/[^/]+\.png', i['src'])]
+    assert figs, (f'{pg} has no figure from a cell output (the notebook has no outputs, and the build has no run of it '
+                  f'in _proc/.docs-cache: `make docs` runs it): {imgs}')
+    assert all(i['complete'] and i['w'] > 0 for i in figs), figs
 
 def test_code_blocks_wrap_instead_of_scrolling(site, pages, browser):
     "No code block is wider than the column on any page; the CAM page has lines that would be, if they didn't wrap."
