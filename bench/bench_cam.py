@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Time PART's per-batch CAM + mask (part_nb.cam.batch_cam + part_nb.mask.eps_map) on a CIFAR ResNet-18.
+"""Time PART's per-batch CAM + mask (part_nb.mask.pixel_eps_map: part_nb.cam.batch_cam, then the mask) on a CIFAR ResNet-18.
 
 Random weights and images (the cost does not depend on them), batch `--bs` of 3x32x32, after `--warmup` calls,
 with device synchronisation around the timed loop. Prints ms per batch for the batched CAM alone, for CAM + mask,
@@ -16,7 +16,7 @@ from contextlib import nullcontext
 import torch
 from part_nb.models import resnet18_cifar
 from part_nb.cam import batch_cam, find_cam_layer
-from part_nb.mask import eps_map, full_budget_fraction
+from part_nb.mask import pixel_eps_map, full_budget_fraction
 
 
 def sync(device:torch.device):
@@ -61,7 +61,7 @@ def main(argv=None):
     def cam_only():
         with amp: return batch_cam(model, x, a.method)
     def cam_mask():
-        with amp: return eps_map(batch_cam(model, x, a.method), eps, eps_low, a.rule, channels=3)
+        with amp: return pixel_eps_map(model, x, eps, eps_low, a.method, rule=a.rule)
 
     name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
     print(f"device: {dev} ({name}); torch {torch.__version__}")

@@ -16,8 +16,7 @@ One ResNet-18 (CIFAR), random 3x32x32 batches, PGD-10. Three measurements, all i
 import argparse, statistics, time
 import torch, torch.nn.functional as F
 from part_nb.models import resnet18_cifar
-from part_nb.cam import batch_cam
-from part_nb.mask import importance_mask, budget_map
+from part_nb.mask import pixel_eps_map
 from part_nb.attack import pgd
 
 
@@ -45,7 +44,7 @@ def main():
     xs, ys = torch.rand(4, a.bs, 3, 32, 32, device=dev), torch.randint(0, 10, (4, a.bs), device=dev)
     eps, eps_low, alpha = 8/255, 7/255, 2/255
 
-    def budget(x): return budget_map(importance_mask(batch_cam(model, x)), eps, eps_low, channels=3)
+    def budget(x): return pixel_eps_map(model, x, eps, eps_low)
     def attack(x, y, e): return pgd(model, x, y, e, alpha, a.steps, check=False)
     def train(xa, y):
         model.train(); loss = F.cross_entropy(model(xa), y)

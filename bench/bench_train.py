@@ -14,8 +14,7 @@ from fastai.optimizer import SGD
 from part_nb.data import ImageArrays, array_dls
 from part_nb.models import resnet18_cifar
 from part_nb.callback import PARTCallback, ATCallback
-from part_nb.cam import batch_cam
-from part_nb.mask import importance_mask, budget_map
+from part_nb.mask import pixel_eps_map
 from part_nb.attack import pgd
 
 
@@ -53,8 +52,7 @@ def plain_epoch(args, dev, part=True):
         x, y = xs[i], ys[i]
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=args.bf16):
             if part:
-                cam = batch_cam(model, x)
-                eps = budget_map(importance_mask(cam), 8/255, 7/255, channels=3)
+                eps = pixel_eps_map(model, x, 8/255, 7/255)
             else: eps = 8/255
             xa = pgd(model, x, y, eps, 2/255, args.steps)
             model.train()

@@ -16,6 +16,7 @@ CPU-sized:       python bench/fmnist_results.py --out runs/fmnist-cpu --parallel
 Then:            part_nb report runs/fmnist/*  and  python bench/results_tables.py runs/fmnist/*
 """
 import argparse, json, os, subprocess, sys, time, signal
+from part_nb.callback import warmup_epochs
 from pathlib import Path
 
 table1 = ['at', 'part', 'trades', 'part-t', 'mart', 'part-m']
@@ -46,7 +47,7 @@ def part_mean_budget(run: Path) -> float | None:
     if not f.exists() or cfg is None: return None
     h = json.loads(f.read_text())
     if len(h) < cfg['epochs']: return None
-    w = cfg['warmup']; w = int(round(w * cfg['epochs'])) if isinstance(w, float) and w < 1 else int(w)
+    w = warmup_epochs(cfg['warmup'], cfg['epochs'])
     vals = [r['mean_eps'] for r in h if r['epoch'] >= w]
     return round(sum(vals) / len(vals), 5)
 

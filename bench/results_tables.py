@@ -5,7 +5,7 @@ Example:  python bench/results_tables.py results/fmnist-h200/* --png results/tra
 import argparse
 from pathlib import Path
 import pandas as pd
-from part_nb.cli import results_table, summary_table, tradeoff_figure, _save_png
+from part_nb.report import results_table, summary_table, tradeoff_figure, save_png
 
 
 def markdown(df: pd.DataFrame) -> str:
@@ -47,7 +47,7 @@ def main():
     if a.order: s = s.set_index('variant').loc[[v for v in a.order.split(',') if v in set(s.variant)]].reset_index()
     print('\n' + markdown(s))
     if a.pairs: print('\n' + markdown(paired(t, a.pairs)))
-    if a.png: _save_png(tradeoff_figure(t), Path(a.png)); print(f"\nwrote {a.png}")
+    if a.png: save_png(tradeoff_figure(t), Path(a.png)); print(f"\nwrote {a.png}")
 
 
 if __name__ == '__main__': main()

@@ -21,7 +21,7 @@ from fastprogress.fastprogress import progress_bar
 # %% auto #0
 __all__ = ['fashion_mnist_classes', 'fashion_mnist_dirs', 'cifar10_classes', 'datasets', 'ImageArrays', 'ArrayDL', 'PadCropFlip',
            'array_dls', 'DataNotFoundError', 'read_idx', 'load_fashion_mnist', 'load_cifar10', 'load_svhn',
-           'load_tiny_imagenet', 'get_dls', 'show_images']
+           'load_tiny_imagenet', 'get_dls', 'dl_norm', 'show_images']
 
 # %% ../nbs/00_data.ipynb #461878fe
 class ImageArrays:
@@ -235,6 +235,13 @@ def get_dls(name:str='fashion-mnist', # One of `datasets`: 'fashion-mnist', 'cif
     return array_dls(train.subset(n_train, seed), valid.subset(n_valid, seed), bs=bs,
                      augment=d['augment'] if augment is None else augment,
                      normalize=d['stats'] if normalize else None, device=device)
+
+# %% ../nbs/00_data.ipynb #dlnorm01
+def dl_norm(dl) -> tuple|None:
+    "`(mean, std)` of the fastai `Normalize` in `dl.after_batch`, or None."
+    for t in getattr(getattr(dl, 'after_batch', None), 'fs', []):
+        if isinstance(t, Normalize) and t.mean is not None: return t.mean, t.std
+    return None
 
 # %% ../nbs/00_data.ipynb #a18bef58
 def show_images(x, # Images `(N, C, H, W)` in [0, 1]

@@ -3,7 +3,8 @@
 import json, re, shutil, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
-from part_nb.cli import main, read_history, load_checkpoint, demo_settings
+from part_nb.cli import main, demo_settings
+from part_nb.runs import read_history, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 # A narrow small CNN on 1,024 images, one PGD step of 1.25 eps from a random start, a high learning rate: it
