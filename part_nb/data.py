@@ -1,4 +1,4 @@
-"""fastai `DataLoaders` of images as floats in `[0, 1]`: Fashion-MNIST from its Debian package, CIFAR-10, SVHN and Tiny-ImageNet-200 from local files.
+"""fastai `DataLoaders` of images as floats in `[0, 1]`: Fashion-MNIST from its Debian package, CIFAR-10 (also its JPEG copy, read straight from the archive), SVHN and Tiny-ImageNet-200 from local files.
 
 Docs: https://part-nb.github.io/part_nb/data.html.md"""
 
@@ -6,8 +6,8 @@ Docs: https://part-nb.github.io/part_nb/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #12a63dbb
 from __future__ import annotations
-import gzip, os, pickle, struct
-from pathlib import Path
+import glob, gzip, hashlib, io, math, os, pickle, struct, tarfile, zlib
+from pathlib import Path, PurePosixPath
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -17,17 +17,19 @@ from fastai.losses import CrossEntropyLossFlat
 from fastai.torch_core import TensorImage, TensorCategory, default_device
 from fasttransform import Transform
 from fastprogress.fastprogress import progress_bar
+from .core import InputError
 
 # %% auto #0
 __all__ = ['fashion_mnist_classes', 'fashion_mnist_dirs', 'cifar10_classes', 'datasets', 'ImageArrays', 'ArrayDL', 'PadCropFlip',
-           'array_dls', 'DataNotFoundError', 'read_idx', 'load_fashion_mnist', 'load_cifar10', 'load_svhn',
-           'load_tiny_imagenet', 'get_dls', 'dl_norm', 'show_images']
+           'array_dls', 'dl_norm', 'DataNotFoundError', 'DataError', 'read_idx', 'load_fashion_mnist', 'cache_file',
+           'load_cifar10', 'load_svhn', 'load_tiny_imagenet', 'get_dls', 'show_images']
 
 # %% ../nbs/00_data.ipynb #461878fe
 class ImageArrays:
     "Images as a `uint8` tensor `(N, C, H, W)` with `int64` labels and class names; indexing gives float images in `[0, 1]`."
     loss_func = CrossEntropyLossFlat()  # what a fastai `Learner` trains with when given no loss
-    def __init__(self, x:torch.Tensor, y:torch.Tensor, vocab:list):
+    def __init__(self, x:torch.Tensor, y:torch.Tensor, vocab:list,
+                 split_idx:int|None=None): # fastai's: 0 training set, 1 validation set, None either
         x, y = torch.as_tensor(x), torch.as_tensor(y).long()
         if x.dtype != torch.uint8: raise TypeError(f"images must be uint8 (0..255), got {x.dtype}")
         if x.ndim == 3: x = x[:, None]
@@ -35,14 +37,14 @@ class ImageArrays:
         if len(x) != len(y): raise ValueError(f"{len(x)} images but {len(y)} labels")
         if len(y) and (y.min() < 0 or y.max() >= len(vocab)):
             raise ValueError(f"labels must lie in 0..{len(vocab)-1} for {len(vocab)} classes, got {y.min()}..{y.max()}")
-        self.x, self.y, self.vocab = x.contiguous(), y, list(vocab)
+        self.x, self.y, self.vocab, self.split_idx = x.contiguous(), y, list(vocab), split_idx
     def __len__(self): return len(self.x)
     def __getitem__(self, i): return TensorImage(self.x[i].float().div_(255)), TensorCategory(self.y[i])
     def subset(self, n:int|None, seed:int=0) -> ImageArrays:
         "A random subset of `n` images (all of them when `n` is None or too large), fixed by `seed`."
         if n is None or n >= len(self): return self
         idx = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n].sort().values
-        return ImageArrays(self.x[idx], self.y[idx], self.vocab)
+        return ImageArrays(self.x[idx], self.y[idx], self.vocab, self.split_idx)
     def __repr__(self): return f"ImageArrays({len(self)} images of {tuple(self.x.shape[1:])}, {len(self.vocab)} classes)"
 
 # %% ../nbs/00_data.ipynb #587f2560
@@ -84,6 +86,8 @@ def array_dls(train:ImageArrays, # Training images
     device = default_device() if device is None else device
     tfms = [PadCropFlip()] if augment else []
     if normalize is not None: tfms.append(Normalize.from_stats(*normalize, cuda=False))
+    # fastai applies `split_idx=0` transforms (the augmentation) only to a data set whose `split_idx` is 0
+    train, valid = (ImageArrays(a.x, a.y, a.vocab, split_idx=i) for i, a in enumerate((train, valid)))
     trn = ArrayDL(train, bs=bs, shuffle=True, drop_last=True, after_batch=tfms, device=device)
     val = ArrayDL(valid, bs=val_bs or 2*bs, shuffle=False, after_batch=tfms, device=device)
     dls = DataLoaders(trn, val, device=device)
@@ -91,25 +95,45 @@ def array_dls(train:ImageArrays, # Training images
     dls.n_channels = train.x.shape[1]
     return dls
 
+# %% ../nbs/00_data.ipynb #61d58f7e
+def dl_norm(dl) -> tuple|None:
+    "`(mean, std)` of the fastai `Normalize` in `dl.after_batch`, or None."
+    for t in getattr(getattr(dl, 'after_batch', None), 'fs', []):
+        if isinstance(t, Normalize) and t.mean is not None: return t.mean, t.std
+    return None
+
 # %% ../nbs/00_data.ipynb #e0e21396
 class DataNotFoundError(FileNotFoundError):
     "A data set's files are missing; the message says where they were looked for and how to get them."
 
 def _not_found(name, looked, how):
-    looked = '\n'.join(f"  - {p}" for p in looked)
-    return DataNotFoundError(f"{name} not found. Looked in:\n{looked}\n{how}")
+    looked = ', '.join(map(str, looked))
+    return DataNotFoundError(f"{name} not found (looked in {looked}). {how}")  # one line: the command line prints it as is
+
+# %% ../nbs/00_data.ipynb #4479ef79
+class DataError(InputError):
+    "A data set's files are there but unreadable or inconsistent; the message names the file and the fault."
+
+def _one_line(e:Exception) -> str: return ' '.join(str(e).split()) or type(e).__name__
 
 # %% ../nbs/00_data.ipynb #0172d212
 def read_idx(fname) -> np.ndarray:
-    "Read an IDX file (as used by MNIST and Fashion-MNIST), gzipped or not, into a numpy array."
+    "Read an IDX file (as used by MNIST and Fashion-MNIST), gzipped or not, into a numpy array; a `DataError` if it is cut short or no IDX file."
     fname = Path(fname)
-    with (gzip.open if fname.suffix == '.gz' else open)(fname, 'rb') as f: data = f.read()
-    zero, dtype, ndim = struct.unpack('>HBB', data[:4])
-    if zero != 0 or dtype != 0x08: raise ValueError(f"{fname} is not an unsigned-byte IDX file")
-    shape = struct.unpack(f'>{ndim}I', data[4:4 + 4*ndim])
-    return np.frombuffer(data, np.uint8, offset=4 + 4*ndim).reshape(shape)
+    try:
+        with (gzip.open if fname.suffix == '.gz' else open)(fname, 'rb') as f: data = f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise DataError(f"{fname}: truncated or corrupt gzip file ({_one_line(e)})") from e
+    if len(data) < 4 or data[:3] != b'\0\0\x08': raise DataError(f"{fname}: not an unsigned-byte IDX file")
+    head = 4 + 4*data[3]
+    if len(data) < head: raise DataError(f"{fname}: truncated IDX file (its header is cut short)")
+    shape = struct.unpack(f'>{data[3]}I', data[4:head])
+    if len(data) - head != math.prod(shape):
+        raise DataError(f"{fname}: {'truncated' if len(data) - head < math.prod(shape) else 'overlong'} IDX file: "
+                        f"its header says {'x'.join(map(str, shape))} = {math.prod(shape)} bytes, it holds {len(data) - head}")
+    return np.frombuffer(data, np.uint8, offset=head).reshape(shape)
 
-# %% ../nbs/00_data.ipynb #2bf76fb4
+# %% ../nbs/00_data.ipynb #40bc00b2
 fashion_mnist_classes = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']
 fashion_mnist_dirs = ['/usr/share/datasets/fashion-mnist']
 
@@ -117,6 +141,16 @@ def _find_file(path, names):
     for n in names:
         if (Path(path)/n).exists(): return Path(path)/n
 
+def _idx_pair(fx, fy, classes) -> ImageArrays:
+    "Images from IDX file `fx` and their labels from `fy`, checked against each other."
+    x, y = read_idx(fx), read_idx(fy)
+    if x.ndim != 3: raise DataError(f"{fx}: images must have 3 dimensions (N, H, W), it has shape {x.shape}")
+    if y.ndim != 1: raise DataError(f"{fy}: labels must have 1 dimension, it has shape {y.shape}")
+    if len(x) != len(y): raise DataError(f"{fx} holds {len(x)} images but {fy} holds {len(y)} labels")
+    if len(y) and y.max() >= len(classes): raise DataError(f"{fy}: label {y.max()} outside 0..{len(classes)-1}")
+    return ImageArrays(torch.from_numpy(x.copy()), torch.from_numpy(y.copy()), classes)
+
+# %% ../nbs/00_data.ipynb #2bf76fb4
 def load_fashion_mnist(path=None) -> tuple[ImageArrays, ImageArrays]:
     "Training and test `ImageArrays` of Fashion-MNIST from the IDX files in `path` (default: Debian's, or `$PART_NB_FASHION_MNIST`)."
     cands = [path] if path else [os.environ.get('PART_NB_FASHION_MNIST')] + fashion_mnist_dirs
@@ -124,52 +158,189 @@ def load_fashion_mnist(path=None) -> tuple[ImageArrays, ImageArrays]:
     for d in cands:
         fs = [_find_file(d, [f'{n}-ubyte.gz', f'{n}-ubyte', f'{n}.gz', n])
               for n in ('train-images-idx3', 'train-labels-idx1', 't10k-images-idx3', 't10k-labels-idx1')]
-        if all(fs):
-            xt, yt, xv, yv = map(read_idx, fs)
-            return (ImageArrays(torch.from_numpy(xt.copy()), torch.from_numpy(yt.copy()), fashion_mnist_classes),
-                    ImageArrays(torch.from_numpy(xv.copy()), torch.from_numpy(yv.copy()), fashion_mnist_classes))
+        if all(fs): return _idx_pair(*fs[:2], fashion_mnist_classes), _idx_pair(*fs[2:], fashion_mnist_classes)
     raise _not_found('Fashion-MNIST (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-...)', cands,
                      "Install it with `apt-get install dataset-fashion-mnist` (Debian; `make setup` does this), "
                      "or pass `path=` / set PART_NB_FASHION_MNIST to a folder holding the four IDX files.")
 
 # %% ../nbs/00_data.ipynb #819be480
+cifar10_classes = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']
+
 def _candidates(name, path, aliases=()):
     if path is not None: return [Path(path)]
     roots = [os.environ.get('PART_NB_DATA'), Path.home()/'.fastai'/'data', Path.home()/'data']
     return [Path(r)/n for r in roots if r for n in (name, *aliases)]
 
-def _read_image_folder(folder:Path, classes:list, pattern='*.png', desc=''):
+# %% ../nbs/00_data.ipynb #304e7372
+_image_exts = ('.png', '.jpg', '.jpeg')
+
+def _is_image(parts) -> bool:
+    "Whether path `parts` end in `{train,test}/<class>/<image file>`."
+    return (len(parts) >= 3 and parts[-3] in ('train', 'test') and not parts[-2].startswith('.')
+            and not parts[-1].startswith('.') and Path(parts[-1]).suffix.lower() in _image_exts)
+
+def _folder_tree(folder:Path) -> dict:
+    "`{(split, class): [(name, path)]}` of the images in `folder/{train,test}/<class>/`."
+    return {(s, c.name): [(str(f), f) for f in sorted(c.iterdir()) if _is_image((s, c.name, f.name)) and f.is_file()]
+            for s in ('train', 'test') if (folder/s).is_dir()
+            for c in sorted((folder/s).iterdir()) if c.is_dir() and not c.name.startswith('.')}
+
+def _tree_files(tree:dict) -> list: return [f for fs in tree.values() for _, f in fs]
+
+# %% ../nbs/00_data.ipynb #095d0f56
+def _archive_tree(archive:Path) -> dict:
+    "`{(split, class): [(name, bytes)]}` of the images under `train/` and `test/` in a tar archive, read in one pass."
+    tree, roots = {}, set()
+    try: tf = tarfile.open(archive, 'r:*')
+    except (tarfile.TarError, EOFError, OSError) as e: raise DataError(f"{archive}: not a tar archive, or a truncated one") from e
+    try:
+        with tf:
+            for m in tf:
+                parts = PurePosixPath(m.name).parts
+                if not (m.isfile() and _is_image(parts)): continue
+                roots.add(PurePosixPath(*parts[:-3]))
+                tree.setdefault(parts[-3:-1], []).append((f"{archive}:{m.name}", tf.extractfile(m).read()))
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
+        raise DataError(f"{archive}: truncated or corrupt archive ({_one_line(e)})") from e
+    if len(roots) > 1: raise DataError(f"{archive}: more than one train/ and test/ tree in it ({', '.join(map(str, sorted(roots)))})")
+    return tree
+
+# %% ../nbs/00_data.ipynb #bef6a597
+def _decode_rgb(f, name) -> np.ndarray:
+    "The image in `f` (bytes or a path) as an `(H, W, 3)` uint8 array; a `DataError` naming `name` if Pillow cannot read it."
     from PIL import Image
-    files = [(f, i) for i, c in enumerate(classes) for f in sorted((folder/c).glob(pattern))]
-    xs = [np.asarray(Image.open(f).convert('RGB')) for f, _ in progress_bar(files, display=len(files) > 5000)]
-    x = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2)
-    return x, torch.tensor([i for _, i in files])
+    try:
+        with Image.open(io.BytesIO(f) if isinstance(f, bytes) else f) as im: return np.asarray(im.convert('RGB'))
+    except Exception as e: raise DataError(f"{name}: unreadable image ({_one_line(e)})") from e
+
+# %% ../nbs/00_data.ipynb #65390a78
+def _check_tree(tree:dict, where) -> list:
+    "The sorted classes of a `{(split, class): files}` tree, after checking its layout."
+    classes = {s: sorted(c for t, c in tree if t == s) for s in ('train', 'test')}
+    for s, cs in classes.items():
+        if not cs: raise DataError(f"{where}: no {s}/<class>/ folders of images (expected train/<class>/ and test/<class>/)")
+    if classes['train'] != classes['test']:
+        raise DataError(f"{where}: classes differ between train/ ({', '.join(classes['train'])}) and test/ ({', '.join(classes['test'])})")
+    for (s, c), fs in tree.items():
+        if not fs: raise DataError(f"{where}: {s}/{c}/ holds no images")
+    if classes['train'] == cifar10_classes:  # CIFAR-10 is balanced: 5,000 training and 1,000 test images a class
+        for s in ('train', 'test'):
+            n = [len(tree[s, c]) for c in cifar10_classes]
+            if len(set(n)) > 1: raise DataError(f"{where}: {s}/ classes hold different numbers of images "
+                                                f"({', '.join(f'{c} {k}' for c, k in zip(cifar10_classes, n))}); CIFAR-10 has as many in each")
+    return classes['train']
+
+# %% ../nbs/00_data.ipynb #4d9c6e99
+def _tree_arrays(tree:dict, where) -> dict:
+    "A checked tree, decoded: uint8 images `(N, 3, H, W)` and int64 labels per split, and the classes."
+    classes = _check_tree(tree, where)
+    out = {'classes': np.array(classes)}
+    for s in ('train', 'test'):
+        files = [(name, f, i) for i, c in enumerate(classes) for name, f in sorted(tree[s, c], key=lambda t: t[0])]
+        x = None
+        for j, (name, f, _) in enumerate(progress_bar(files, display=len(files) > 5000, leave=False)):
+            a = _decode_rgb(f, name)
+            if x is None: x = np.empty((len(files), 3, *a.shape[:2]), np.uint8)
+            elif a.shape[:2] != x.shape[2:]:
+                raise DataError(f"{name}: an image of {a.shape[1]}x{a.shape[0]} pixels among images of {x.shape[3]}x{x.shape[2]}")
+            x[j] = a.transpose(2, 0, 1)
+        out[f'x_{s}'], out[f'y_{s}'] = x, np.array([i for *_, i in files], np.int64)
+    return out
+
+# %% ../nbs/00_data.ipynb #5a12b478
+_cache_version = 1
+
+def _user_cache() -> Path: return Path(os.environ.get('PART_NB_CACHE') or Path.home()/'.cache'/'part_nb')
+
+def _writable(d:Path) -> bool:
+    "Whether we may write in folder `d`: allowed *and* a write bit set (root may write anywhere, but a folder without write bits is meant to be read-only)."
+    return d.is_dir() and os.access(d, os.W_OK) and bool(d.stat().st_mode & 0o222)
+
+def _cache_key(src:Path, files=None) -> str:
+    "A hash of `src`'s absolute path and of the size and modification time of `src` (or of `files`, an image folder's)."
+    h = hashlib.sha256(f"{_cache_version} {src.resolve()}".encode())
+    for f in (files if files is not None else [src]): st = f.stat(); h.update(f"{f} {st.st_size} {st.st_mtime_ns};".encode())
+    return h.hexdigest()[:16]
+
+def _cache_places(src:Path, key:str) -> list:
+    "Where the cache of `src` may be: next to the data (beside an archive, inside an image folder), then the user's cache folder."
+    name = f"{src.name}.part_nb-{key}.npz"
+    return [(src if src.is_dir() else src.parent)/name, _user_cache()/name]
+
+# %% ../nbs/00_data.ipynb #1dd958eb
+def _load_cache(places:list) -> dict|None:
+    "The arrays in the first readable cache file among `places`, or None."
+    for f in places:
+        try:
+            with np.load(f) as z: a = {k: z[k] for k in z.files}
+            if {'classes', 'x_train', 'y_train', 'x_test', 'y_test'} <= set(a): return a
+        except Exception: pass  # absent or unreadable: try the next place, or decode
+
+def _save_cache(a:dict, places:list) -> Path|None:
+    "Save `a` in the first writable place (a temporary file, then a rename); remove older caches of the same data beside it."
+    for f in places:
+        tmp = f.with_name(f".{f.name}.{os.getpid()}.tmp")
+        try:
+            if f == places[-1]: f.parent.mkdir(parents=True, exist_ok=True)  # the user's cache folder
+            if not _writable(f.parent): continue
+            with open(tmp, 'wb') as fh: np.savez(fh, **a)
+            os.replace(tmp, f)
+        except OSError:
+            if tmp.exists(): tmp.unlink()
+            continue
+        if f == places[0]:
+            for old in f.parent.glob(glob.escape(f.name.split('.part_nb-')[0]) + '.part_nb-*.npz'):
+                if old != f: old.unlink(missing_ok=True)
+        return f
+
+# %% ../nbs/00_data.ipynb #a31cfdd6
+def cache_file(src) -> Path|None:
+    "The file caching the decoded images of the archive or image folder `src`, if there is one."
+    src = Path(src)
+    key = _cache_key(src, _tree_files(_folder_tree(src)) if src.is_dir() else None)
+    return next((f for f in _cache_places(src, key) if f.exists()), None)
+
+def _read_image_tree(src:Path, cache:bool=True) -> tuple[ImageArrays, ImageArrays]:
+    "Train and test `ImageArrays` of an image folder `src` (`train/<class>/`, `test/<class>/`) or a tar archive of one; decoded once, then cached."
+    tree = _folder_tree(src) if src.is_dir() else None
+    places = _cache_places(src, _cache_key(src, None if tree is None else _tree_files(tree))) if cache else []
+    a = _load_cache(places)
+    if a is None:
+        a = _tree_arrays(_archive_tree(src) if tree is None else tree, src)
+        _save_cache(a, places)
+    vocab, t = a['classes'].tolist(), torch.from_numpy
+    return ImageArrays(t(a['x_train']), t(a['y_train']), vocab), ImageArrays(t(a['x_test']), t(a['y_test']), vocab)
+
+# %% ../nbs/00_data.ipynb #70aadaa8
+def _load_cifar_pickles(d:Path) -> tuple[ImageArrays, ImageArrays]:
+    "CIFAR-10 from torchvision's `cifar-10-batches-py` folder."
+    def unpickle(f):
+        try:
+            with open(f, 'rb') as fh: b = pickle.load(fh, encoding='bytes')
+            x, y = np.asarray(b[b'data'], np.uint8).reshape(-1, 3, 32, 32), torch.tensor(b[b'labels'])
+        except Exception as e: raise DataError(f"{f}: not a readable CIFAR-10 batch ({_one_line(e)})") from e
+        if len(x) != len(y): raise DataError(f"{f}: {len(x)} images but {len(y)} labels")
+        return torch.from_numpy(x), y
+    parts = [unpickle(f) for f in sorted(d.glob('data_batch_*'))]
+    xv, yv = unpickle(d/'test_batch')
+    vocab = cifar10_classes
+    if (d/'batches.meta').exists():
+        with open(d/'batches.meta', 'rb') as fh: vocab = [v.decode() for v in pickle.load(fh, encoding='bytes')[b'label_names']]
+    return (ImageArrays(torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]), vocab),
+            ImageArrays(xv, yv, vocab))
 
 # %% ../nbs/00_data.ipynb #ea07d599
-cifar10_classes = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']
-
-def load_cifar10(path=None) -> tuple[ImageArrays, ImageArrays]:
-    "CIFAR-10 from torchvision's python batches or from fastai's image folders."
-    cands = _candidates('cifar10', path, ('cifar-10-batches-py', 'cifar-10'))
-    for d in cands + [c/'cifar-10-batches-py' for c in cands]:
-        if (d/'data_batch_1').exists() and (d/'test_batch').exists():
-            def unpickle(f):
-                with open(f, 'rb') as fh: b = pickle.load(fh, encoding='bytes')
-                return (torch.from_numpy(np.asarray(b[b'data'], np.uint8).reshape(-1, 3, 32, 32)),
-                        torch.tensor(b[b'labels']))
-            parts = [unpickle(f) for f in sorted(d.glob('data_batch_*'))]
-            xv, yv = unpickle(d/'test_batch')
-            vocab = cifar10_classes
-            if (d/'batches.meta').exists():
-                with open(d/'batches.meta', 'rb') as fh: vocab = [v.decode() for v in pickle.load(fh, encoding='bytes')[b'label_names']]
-            return (ImageArrays(torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]), vocab),
-                    ImageArrays(xv, yv, vocab))
-        if (d/'train').is_dir() and (d/'test').is_dir():
-            classes = sorted(p.name for p in (d/'train').iterdir() if p.is_dir())
-            return (ImageArrays(*_read_image_folder(d/'train', classes, desc='CIFAR-10 train'), classes),
-                    ImageArrays(*_read_image_folder(d/'test', classes, desc='CIFAR-10 test'), classes))
+def load_cifar10(path=None, # An archive or folder of CIFAR-10, or a folder holding `cifar-10-batches-py/`, `cifar10-jpeg.tar.gz` or `cifar10-jpeg/`
+                 cache:bool=True, # Cache the decoded images of image files (see above)
+                ) -> tuple[ImageArrays, ImageArrays]:
+    "CIFAR-10 from torchvision's python batches, from image folders `train/<class>/`, `test/<class>/` (PNG or JPEG), or from a tar archive of those."
+    cands = _candidates('cifar10', path, ('cifar-10-batches-py', 'cifar-10', 'cifar10-jpeg.tar.gz', 'cifar10-jpeg'))
+    for d in cands + [c/n for c in cands for n in ('cifar-10-batches-py', 'cifar10-jpeg.tar.gz', 'cifar10-jpeg')]:
+        if d.is_file(): return _read_image_tree(d, cache)
+        if (d/'data_batch_1').exists() and (d/'test_batch').exists(): return _load_cifar_pickles(d)
+        if (d/'train').is_dir() or (d/'test').is_dir(): return _read_image_tree(d, cache)
     raise _not_found('CIFAR-10', cands, "Unpack torchvision's cifar-10-python.tar.gz (folder cifar-10-batches-py) or "
-                     "fastai's URLs.CIFAR (folders train/ and test/) there, or pass `path=`.")
+                     "fastai's URLs.CIFAR (folders train/ and test/) there, give the JPEG copy cifar10-jpeg.tar.gz as it is, or pass `path=`.")
 
 # %% ../nbs/00_data.ipynb #f654d464
 def load_svhn(path=None) -> tuple[ImageArrays, ImageArrays]:
@@ -191,7 +362,6 @@ def load_svhn(path=None) -> tuple[ImageArrays, ImageArrays]:
 # %% ../nbs/00_data.ipynb #b87c5948
 def load_tiny_imagenet(path=None) -> tuple[ImageArrays, ImageArrays]:
     "Tiny-ImageNet-200 from its folder layout; the labelled `val` split serves as the test set."
-    from PIL import Image
     cands = _candidates('tiny-imagenet-200', path, ('tiny-imagenet',))
     for d in cands:
         if (d/'wnids.txt').exists() and (d/'val'/'val_annotations.txt').exists():
@@ -199,12 +369,12 @@ def load_tiny_imagenet(path=None) -> tuple[ImageArrays, ImageArrays]:
             xt, yt = [], []
             for i, w in enumerate(progress_bar(wnids, display=len(wnids) > 20)):
                 for f in sorted((d/'train'/w/'images').glob('*.JPEG')):
-                    xt.append(np.asarray(Image.open(f).convert('RGB'))); yt.append(i)
+                    xt.append(_decode_rgb(f, f)); yt.append(i)
             xv, yv = [], []
             for line in (d/'val'/'val_annotations.txt').read_text().splitlines():
                 if not line.strip(): continue
                 fname, w = line.split('\t')[:2]
-                xv.append(np.asarray(Image.open(d/'val'/'images'/fname).convert('RGB'))); yv.append(wnids.index(w))
+                xv.append(_decode_rgb(d/'val'/'images'/fname, d/'val'/'images'/fname)); yv.append(wnids.index(w))
             to_x = lambda xs: torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2)
             return ImageArrays(to_x(xt), torch.tensor(yt), wnids), ImageArrays(to_x(xv), torch.tensor(yv), wnids)
     raise _not_found('Tiny-ImageNet-200 (wnids.txt, train/, val/val_annotations.txt)', cands,
@@ -235,13 +405,6 @@ def get_dls(name:str='fashion-mnist', # One of `datasets`: 'fashion-mnist', 'cif
     return array_dls(train.subset(n_train, seed), valid.subset(n_valid, seed), bs=bs,
                      augment=d['augment'] if augment is None else augment,
                      normalize=d['stats'] if normalize else None, device=device)
-
-# %% ../nbs/00_data.ipynb #dlnorm01
-def dl_norm(dl) -> tuple|None:
-    "`(mean, std)` of the fastai `Normalize` in `dl.after_batch`, or None."
-    for t in getattr(getattr(dl, 'after_batch', None), 'fs', []):
-        if isinstance(t, Normalize) and t.mean is not None: return t.mean, t.std
-    return None
 
 # %% ../nbs/00_data.ipynb #a18bef58
 def show_images(x, # Images `(N, C, H, W)` in [0, 1]
