@@ -1,5 +1,5 @@
 # Entry points. `make demo` and `make test` work from a fresh clone: both run the set-up first.
-.PHONY: setup demo test docs export clean
+.PHONY: setup demo test docs export outputs clean
 VENV := .venv
 B := $(VENV)/bin
 
@@ -18,3 +18,7 @@ docs: setup
 
 export: setup
 	$(B)/nbdev-export && $(B)/nbdev-clean
+
+# Run notebooks (default: all) and save their outputs, as GitHub and the docs site show them: make outputs NB="nbs/03_mask.ipynb"
+outputs: setup
+	$(B)/python tools/nb_outputs.py run $(NB)

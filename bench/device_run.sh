@@ -7,8 +7,17 @@
 #   bash bench/device_run.sh results   # whatever is missing of RESULTS.md's tables 1 and 2a in runs/fmnist (training,
 #                                      # evaluation, AutoAttack@1000), PARALLEL at a time until DEADLINE/HARD seconds;
 #                                      # new files -> $OUT/runs.tar.gz. Carry runs/fmnist (with its checkpoints).
-# Next GPU session (issue 5's paired figures, then table 2a's seeds 1-2 and its AutoAttack), one call, timeout_s 560:
-#   T0=$(date +%s); bash bench/device_run.sh bench; E=$(( $(date +%s)-T0 )); PARALLEL=4 DEADLINE=$((420-E)) HARD=$((520-E)) bash bench/device_run.sh results
+#   bash bench/device_run.sh cifar10   # RESULTS.md section 3 (GPU rows): the paper's ResNet-18 (width 64) on the full CIFAR-10
+#                                      # (JPEG copy) training set, eps 8/255, PGD-10, AT and PART (then the controls) from
+#                                      # .data/cifar10-jpeg.tar.gz, EPOCHS (default 8) of which a quarter warm-up, PARALLEL runs
+#                                      # at once (the GPU is launch-bound at batch 128); natural/PGD-20/CW on all 10,000 test
+#                                      # images, AutoAttack on the fixed 1,000. Checkpoints (~90 MB each) cannot travel back
+#                                      # (64 MiB a call): every run must finish inside its call; histories and evals -> $OUT.
+# Next GPU session, two calls (15 minutes in all; the start costs 2-3):
+#   1. CIFAR-10, carry .whl and .data/cifar10-jpeg.tar.gz (cp ../shared/data/cifar10-jpeg.tar.gz .data/), timeout_s 480:
+#      JOBS=at,part SEEDS=0 EPOCHS=8 PARALLEL=2 DEADLINE=60 HARD=420 bash bench/device_run.sh cifar10
+#   2. Fashion-MNIST table 2a's seeds 1-2 and its AutoAttack, carry .whl, .data/fashion-mnist and runs/fmnist, timeout_s 300:
+#      PARALLEL=4 DEADLINE=150 HARD=260 bash bench/device_run.sh results
 set -uo pipefail
 OUT=${OUT:-out}; mkdir -p "$OUT"
 python3 -m pip install -q --upgrade --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl || exit 1
@@ -44,5 +53,13 @@ results)
       --lr 0.05 --aa-n 1000 --jobs at,part,trades,part-t,mart,part-m,at-mean,part-shuffled,part-random,part-inverted \
       --deadline ${DEADLINE:-300} --hard ${HARD:-380} 2>&1 | tee "$OUT/results.txt"
   find runs/fmnist -type f -newer /tmp/results.start | tar czf "$OUT/runs.tar.gz" -T - ;;
+cifar10)
+  touch /tmp/results.start
+  python3 bench/fmnist_results.py --data cifar10 --path "$PWD/.data/cifar10-jpeg.tar.gz" --out runs/cifar10 --arch resnet18 \
+      --width 64 --epochs ${EPOCHS:-8} --warmup 0.25 --eps 0.03137254901960784 --alpha 0.00784313725490196 --steps 10 --bs 128 \
+      --lr 0.1 --n-valid 1000 --aa-n 1000 --eval-bs 1000 --attacks natural,pgd20,cw --seeds ${SEEDS:-0} \
+      --jobs ${JOBS:-at,part,at-mean,part-shuffled,part-random,part-inverted} --parallel ${PARALLEL:-2} \
+      --deadline ${DEADLINE:-60} --hard ${HARD:-420} 2>&1 | tee "$OUT/results.txt"
+  find runs/cifar10 -type f -newer /tmp/results.start ! -name '*.pth' | tar czf "$OUT/runs.tar.gz" -T - ;;
 esac
 echo "$1 took $(( $(date +%s) - t0 )) s"

@@ -1,4 +1,5 @@
-"""Train and evaluate the Fashion-MNIST runs behind RESULTS.md, several `part_nb` processes at a time.
+"""Train and evaluate the runs behind RESULTS.md, several `part_nb` processes at a time (Fashion-MNIST by default;
+`--data cifar10 --path ARCHIVE` for CIFAR-10 (JPEG copy)).
 
 Every job is `part_nb train` followed by `part_nb eval` (natural, PGD-20, CW, MMA on the full test set or `--eval-n` images;
 natural and AutoAttack standard on a fixed subset of `--aa-n` test images). Jobs are started in priority order, so that if
@@ -9,7 +10,8 @@ whole seeds of the first table first:
 2. table 2, per seed: AT at PART's mean budget, and PART with shuffled, random and inverted masks
    (`--eps-train` = the mean per-pixel budget of the seed-0 PART run after its warm-up, read from its history);
 3. the trade-off sweep, per seed: PART with `eps_low = 0.75 eps` and AT at a uniform `0.8 eps`;
-4. the sweep's mask controls, per seed: PART inverted and PART random with `eps_low = 0.75 eps`.
+4. the sweep's mask controls, per seed: PART inverted and PART random with `eps_low = 0.75 eps`, and AT at the mean
+   budget of the seed-0 PART run with `eps_low = 0.75 eps` (`at-mean-r0.75`).
 
 Example (GPU):   python bench/fmnist_results.py --out runs/fmnist --parallel 12
 CPU-sized:       python bench/fmnist_results.py --out runs/fmnist-cpu --parallel 2 --n-train 10000 --steps 5 ...
@@ -22,12 +24,12 @@ from pathlib import Path
 table1 = ['at', 'part', 'trades', 'part-t', 'mart', 'part-m']
 table2 = ['at-mean', 'part-shuffled', 'part-random', 'part-inverted']
 sweep = ['part-r0.75', 'at-e0.8']
-sweep_masks = ['part-inverted-r0.75', 'part-random-r0.75']  # is the sweep's gain the CAM's placement?
+sweep_masks = ['part-inverted-r0.75', 'part-random-r0.75', 'at-mean-r0.75']  # is the sweep's gain the CAM's placement?
 
 
 def job_settings(name, a):
     "The `part_nb train` options of job `name` (without seed, out)."
-    s = dict(data='fashion-mnist', arch=a.arch, width=a.width, epochs=a.epochs, warmup=a.warmup, eps=a.eps,
+    s = dict(data=a.data, arch=a.arch, width=a.width, epochs=a.epochs, warmup=a.warmup, eps=a.eps,
              alpha=a.alpha, steps=a.steps, bs=a.bs, lr=a.lr, n_train=a.n_train, n_valid=a.n_valid, path=a.path,
              precision=a.precision)
     if name in table1: return dict(s, method=name)
@@ -36,7 +38,7 @@ def job_settings(name, a):
     if name == 'part-r0.75': return dict(s, method='part', eps_low=0.75 * a.eps)
     if name in sweep_masks: return dict(job_settings(name[:-len('-r0.75')], a), eps_low=0.75 * a.eps)
     if name == 'at-e0.8': return dict(s, method='at', eps_train=0.8 * a.eps)
-    if name == 'at-mean': return dict(s, method='at')  # eps_train filled in from the PART run
+    if name in ('at-mean', 'at-mean-r0.75'): return dict(s, method='at')  # eps_train filled in from the PART run
     raise ValueError(name)
 
 
@@ -68,8 +70,9 @@ class Job:
         self.settings = dict(job_settings(name, a), seed=seed)
 
     def ready(self, jobs):
-        if self.name != 'at-mean': return True
-        m = self.a.eps_mean or part_mean_budget(Path(self.a.out) / 'part-s0')
+        if self.name not in ('at-mean', 'at-mean-r0.75'): return True
+        part = 'part-s0' if self.name == 'at-mean' else 'part-r0.75-s0'
+        m = (self.a.eps_mean if self.name == 'at-mean' else None) or part_mean_budget(Path(self.a.out) / part)
         if m is None: return False
         self.settings['eps_train'] = m
         return True
@@ -110,7 +113,8 @@ class Job:
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     a = p.add_argument
-    a('--out', default='runs/fmnist'); a('--path', help='Fashion-MNIST folder (default: the Debian package)')
+    a('--out', default='runs/fmnist'); a('--data', default='fashion-mnist', help='fashion-mnist or cifar10')
+    a('--path', help='the data: Fashion-MNIST folder (default: the Debian package), CIFAR-10 archive or folder')
     a('--seeds', default='0,1,2'); a('--jobs', default=','.join(table1 + table2 + sweep + sweep_masks), help='job names')
     a('--arch', default='small_cnn'); a('--width', type=int, default=32)
     a('--epochs', type=int, default=10); a('--warmup', default='0.25')

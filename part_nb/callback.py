@@ -121,7 +121,7 @@ class PARTCallback(Callback):
         if not (layer is None or isinstance(layer, (str, nn.Module))):
             raise InputError(f"`layer` must be None, an nn.Module or a submodule name, got {type(layer).__name__}")
         store_attr()
-        self.cam_layer, self._sums, self._n = layer, {}, 0
+        self.layer_used, self._sums, self._n = layer, {}, 0
 
     def __repr__(self):
         name = methods[method_of(self.loss, self.pixel_reweight)]['name']
@@ -133,7 +133,7 @@ class PARTCallback(Callback):
 
     def before_fit(self):
         self.norm = dl_norm(self.dls.train) or dl_norm(self.dls.valid)  # (mean, std) or None
-        self.cam_layer = self.layer
+        self.layer_used = self.layer
         if self.pixel_reweight: find_cam_layer(self.model, self.layer)  # a missing layer fails now, not after the warm-up
         self._first, self._warned = True, set()
         if self.pixel_reweight and self.warmup_epochs() >= self.n_epoch:
@@ -158,7 +158,7 @@ class PARTCallback(Callback):
         if self.epoch < self.warmup_epochs(): return self.eps if self.eps_warmup is None else float(self.eps_warmup)
         if not self.pixel_reweight: return self.eps
         em, self.cam_logits = pixel_eps_map(model, x, self.eps, self.eps_low, self.cam, y if self.target == 'label' else None,
-                                            self.rule, self.thresh, self.frac, self.cam_layer, self.mask_source, return_logits=True)
+                                            self.rule, self.thresh, self.frac, self.layer_used, self.mask_source, return_logits=True)
         return em
 
     def before_batch(self):
@@ -223,7 +223,7 @@ class PARTCallback(Callback):
             raise InputError(f"Training images must lie in [0, 1] in pixel space (after undoing fastai's Normalize), "
                              f"got values in [{lo:.3f}, {hi:.3f}]")
         if not self.pixel_reweight: return
-        h, w = cam_layer_size(model, x, self.cam_layer)
+        h, w = cam_layer_size(model, x, self.layer_used)
         if min(h, w) >= 3: return
         better = usable_cam_layer(model, x)
         what = (f"the CAM layer gives {h}x{w} maps for {x.shape[-2]}x{x.shape[-1]} images: every CAM is constant, every mask "
@@ -231,7 +231,7 @@ class PARTCallback(Callback):
         if self.layer is not None or getattr(model, 'cam_layer', None) is not None or better is None:
             hint = f"pass `layer=` an earlier layer (e.g. {better!r}, the last of at least 3x3 here), " if better else "pass `layer=` an earlier layer, "
             raise InputError(f"{what}; {hint}use a model for small images such as `resnet18_cifar`, or larger images")
-        self.cam_layer = better
+        self.layer_used = better
         self._warn('layer', f"PART: {what}; using layer {better!r} ({'x'.join(map(str, cam_layer_size(model, x, better)))}) "
                             "instead. Pass `layer=` to choose another")
 

@@ -87,7 +87,8 @@ def _frozen(model):
 
 def _attack_bar(idx, mb, name, j, n):
     "The batches of attack `name`, the `j`-th of `n`, under a bar that says so (fastprogress would say 'Epoch j/n')."
-    pb = progress_bar(idx, parent=mb, comment=f"{name}: batches")
+    pb = progress_bar(idx, parent=mb)
+    pb.comment = f"{name}: batches"
     pb.prefix = f"attack {j+1}/{n} ({name})"
     return pb
 

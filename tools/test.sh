@@ -15,6 +15,9 @@ if ! diff -r -q -x __pycache__ "$tmp/part_nb" part_nb; then
 fi
 rm -rf "$tmp"
 
+echo "== every notebook committed with outputs made from its current sources"
+$B/python tools/nb_outputs.py check
+
 echo "== nbdev-test (notebooks)"
 start=$(date +%s)
 $B/nbdev-test --n-workers 2 --timing

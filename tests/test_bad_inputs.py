@@ -1,0 +1,282 @@
+"""Every bad input a user makes gets a clear one-line error, and nothing is lost.
+
+One table of cases, as a new user would make them. Command-line cases run `python -m part_nb.cli` in a
+subprocess on a workspace of tiny data sets and run folders made once (`ws`); each asserts the exit code, a
+stderr of one line `part_nb CMD: error: ...` with the expected words and no traceback, and that no file of the
+workspace changed, appeared or vanished (checksums before and after). Python cases run in-process and assert
+the exception and its words (or, for inputs that must work, the right result).
+"""
+import gzip, hashlib, json, os, shutil, subprocess, sys, warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[1]
+N = 64  # images per split of the tiny Fashion-MNIST-format data set
+
+
+def idx_bytes(a: np.ndarray) -> bytes:
+    "An unsigned-byte IDX file of array `a`."
+    head = bytes([0, 0, 8, a.ndim]) + b''.join(int(s).to_bytes(4, 'big') for s in a.shape)
+    return head + a.astype(np.uint8).tobytes()
+
+
+def write_fmnist(d: Path, n_train=N, n_test=N, labels_train=None):
+    "Four IDX files in Fashion-MNIST's names, random images (a pattern per class), gzipped."
+    d.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for split, n, nl in (('train', n_train, labels_train or n_train), ('t10k', n_test, n_test)):
+        y = rng.integers(0, 10, nl)
+        x = rng.integers(0, 256, (n, 28, 28))
+        (d / f'{split}-images-idx3-ubyte.gz').write_bytes(gzip.compress(idx_bytes(x)))
+        (d / f'{split}-labels-idx1-ubyte.gz').write_bytes(gzip.compress(idx_bytes(y)))
+    return d
+
+
+TINY = ['--data', 'fashion-mnist', '--arch', 'small_cnn', '--width', '4', '--epochs', '1', '--eps', '0.1', '--steps', '1',
+        '--bs', '32', '--n-valid', '64']
+
+
+def run_cli(*args, cwd):
+    env = {**os.environ, 'PYTHONWARNINGS': 'ignore', 'HOME': str(cwd / 'home'), 'PART_NB_DATA': str(cwd / 'nodata')}
+    env.pop('PART_NB_FASHION_MNIST', None)
+    return subprocess.run([sys.executable, '-m', 'part_nb.cli', *map(str, args)], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope='module')
+def ws(tmp_path_factory):
+    "The workspace: tiny data sets (good and corrupt), a finished tiny run and broken copies of it."
+    w = tmp_path_factory.mktemp('ws')
+    (w / 'home').mkdir(); (w / 'nodata').mkdir(); (w / 'empty').mkdir()
+    (w / 'afile').write_text('not a folder\n')
+    fm = write_fmnist(w / 'fm')
+    r = run_cli('train', '--method', 'part', '--warmup', '0', '--path', fm, '--out', w / 'run', '--quiet', *TINY, cwd=w)
+    assert r.returncode == 0, r.stderr
+    # corrupt data sets
+    for name in ('trunc_gz', 'trunc_raw', 'count'):
+        shutil.copytree(fm, w / f'fm_{name}')
+    f = w / 'fm_trunc_gz' / 'train-images-idx3-ubyte.gz'; f.write_bytes(f.read_bytes()[:-200])
+    raw = w / 'fm_trunc_raw'
+    (raw / 'train-images-idx3-ubyte.gz').unlink()
+    (raw / 'train-images-idx3-ubyte').write_bytes(gzip.decompress((fm / 'train-images-idx3-ubyte.gz').read_bytes())[:-100])
+    write_fmnist(w / 'fm_count', labels_train=N - 3)
+    # broken copies of the run
+    for name in ('nock', 'trunc', 'rand', 'arch', 'badeval', 'badhist', 'other'):
+        shutil.copytree(w / 'run', w / f'run_{name}')
+    (w / 'run_nock' / 'checkpoint.pth').unlink()
+    ck = w / 'run_trunc' / 'checkpoint.pth'; ck.write_bytes(ck.read_bytes()[:1000])
+    (w / 'run_rand' / 'checkpoint.pth').write_bytes(os.urandom(5000))
+    cfg = json.loads((w / 'run_arch' / 'config.json').read_text()); cfg['config']['arch'] = 'resnet18'
+    (w / 'run_arch' / 'config.json').write_text(json.dumps(cfg))
+    (w / 'run_badeval' / 'eval.json').write_text('{"results": [{"att')
+    (w / 'run_badhist' / 'history.json').write_text('[{"epoch": 0, "tra')
+    return w
+
+
+def snapshot(w: Path) -> dict:
+    return {str(p.relative_to(w)): hashlib.sha1(p.read_bytes()).hexdigest()
+            for p in sorted(w.rglob('*')) if p.is_file() and 'home' not in p.relative_to(w).parts}
+
+
+# (id, command line (with {w} for the workspace), exit code, words the message must hold)
+C = [
+    # passed before this change
+    ('data-unknown', 'train --data nosuch --out {w}/x', 2, "unknown data set 'nosuch'"),
+    ('path-missing', 'train --data cifar10 --out {w}/x', 2, 'CIFAR-10'),
+    ('path-nonexistent', 'train --data cifar10 --path {w}/nosuch --out {w}/x', 2, 'does not exist'),
+    ('path-empty-folder', 'train --data cifar10 --path {w}/empty --out {w}/x', 2, 'not found'),
+    ('eps-negative', 'train --eps -0.1 --path {w}/fm --out {w}/x', 2, '`eps` must be a finite number in (0, inf)'),
+    ('eps-low-above-eps', 'train --eps 0.1 --eps-low 0.2 --path {w}/fm --out {w}/x', 2, 'must not exceed'),
+    ('alpha-zero', 'train --alpha 0 --path {w}/fm --out {w}/x', 2, '`alpha` must be'),
+    ('steps-zero', 'train --steps 0 --path {w}/fm --out {w}/x', 2, '`steps` must be an integer >= 1'),
+    ('arch-unknown', 'train --arch vgg --path {w}/fm --out {w}/x', 2, "unknown architecture 'vgg'"),
+    ('method-unknown', 'train --method madry --path {w}/fm --out {w}/x', 2, "unknown method 'madry'"),
+    ('width-zero', 'train --width 0 --path {w}/fm --out {w}/x', 2, '`width` must be an integer >= 1'),
+    ('bs-zero', 'train --bs 0 --path {w}/fm --out {w}/x', 2, '`bs` must be an integer >= 1'),
+    ('epochs-zero', 'train --epochs 0 --path {w}/fm --out {w}/x', 2, '`epochs` must be an integer >= 1'),
+    ('out-existing-run', 'train --method part --warmup 0 --path {w}/fm --out {w}/run --quiet ' + ' '.join(TINY), 2, 'pass --resume'),
+    ('out-other-config', 'train --method at --path {w}/fm --out {w}/run_other --quiet ' + ' '.join(TINY), 2, 'another configuration'),
+    ('out-is-a-file', 'train --path {w}/fm --out {w}/afile', 2, 'is not a folder'),
+    ('eval-no-checkpoint', 'eval {w}/run_nock --attacks natural', 2, 'has no checkpoint'),
+    ('eval-truncated-checkpoint', 'eval {w}/run_trunc --attacks natural', 2, 'is corrupt'),
+    ('eval-random-checkpoint', 'eval {w}/run_rand --attacks natural', 2, 'is corrupt'),
+    ('eval-other-arch-checkpoint', 'eval {w}/run_arch --attacks natural', 2, 'another configuration'),
+    ('eval-attack-unknown', 'eval {w}/run --attacks natural,bogus', 2, "unknown attack 'bogus'"),
+    ('report-empty-folder', 'report {w}/empty', 2, 'not a part_nb run folder'),
+    ('resume-finished', 'train --out {w}/run --resume', 0, 'already complete'),
+    # failed before this change
+    ('idx-truncated-gz', 'train --path {w}/fm_trunc_gz --out {w}/x', 2, 'train-images-idx3-ubyte.gz: truncated'),
+    ('idx-truncated-raw', 'train --path {w}/fm_trunc_raw --out {w}/x', 2, 'train-images-idx3-ubyte: truncated'),
+    ('idx-count-mismatch', 'train --path {w}/fm_count --out {w}/x', 2, 'labels'),
+    ('eval-n-zero', 'eval {w}/run --attacks natural --n 0', 2, 'argument --n: must be at least 1'),
+    ('eval-n-negative', 'eval {w}/run --attacks natural --n -5', 2, 'argument --n: must be at least 1'),
+    ('eval-bs-zero', 'eval {w}/run --attacks natural --bs 0', 2, 'argument --bs: must be at least 1'),
+    ('threads-negative', 'train --threads -1 --path {w}/fm --out {w}/x', 2, 'argument --threads: must be at least 1'),
+    ('threads-zero', 'report {w}/run --threads 0', 2, 'argument --threads: must be at least 1'),
+    ('precision-fp16-cpu', 'train --precision fp16 --path {w}/fm --out {w}/x ' + ' '.join(TINY), 2, 'needs a CUDA GPU'),
+    ('precision-bf16-cpu', 'train --precision bf16 --path {w}/fm --out {w}/x ' + ' '.join(TINY), 2, 'needs a CUDA GPU'),
+    ('beta-nan', 'train --beta nan --path {w}/fm --out {w}/x', 2, '`beta` must be a finite number'),
+    ('lr-inf', 'train --lr inf --path {w}/fm --out {w}/x', 2, '`lr` must be a finite number'),
+    ('eps-2', 'train --eps 2 --path {w}/fm --out {w}/x', 2, 'did you mean 2/255'),
+    ('eps-8', 'train --eps 8 --path {w}/fm --out {w}/x', 2, 'did you mean 8/255'),
+    ('eps-inf', 'train --eps inf --path {w}/fm --out {w}/x', 2, '`eps` must be a finite number'),
+    ('eval-json-corrupt', 'eval {w}/run_badeval --attacks natural', 2, 'eval.json is not a readable evaluation'),
+    ('history-json-corrupt', 'report {w}/run_badhist --out {w}/x', 2, 'history.json is not a readable metrics history'),
+    ('eval-corrupt-checkpoint-hint', 'eval {w}/run_trunc', 2, 'part_nb train --out'),
+    ('eps-not-a-number', 'train --eps abc --path {w}/fm --out {w}/x', 2, "argument --eps: not a number: 'abc'"),
+]
+
+
+@pytest.fixture(scope='module')
+def cli_results(ws):
+    "Every command-line case, two at a time, each with the workspace's checksums before and after."
+    def one(case):
+        name, cmd, code, words = case
+        before = snapshot(ws)
+        r = run_cli(*cmd.format(w=ws).split(), cwd=ws)
+        return name, r, before, snapshot(ws)
+    with ThreadPoolExecutor(2) as ex: return {name: res for name, *res in ex.map(one, C)}
+
+
+@pytest.mark.parametrize('name,cmd,code,words', C, ids=[c[0] for c in C])
+def test_cli_case(cli_results, name, cmd, code, words):
+    r, before, after = cli_results[name]
+    assert r.returncode == code, (r.returncode, r.stderr[-2000:])
+    out = (r.stderr if code else r.stdout).strip()
+    assert 'Traceback' not in r.stderr, r.stderr[-2000:]
+    if code:
+        assert len(out.splitlines()) == 1, out
+        assert out.startswith(f"part_nb {cmd.split()[0]}: error: "), out
+    assert words in out, out
+    assert after == before, sorted(set(after.items()) ^ set(before.items()))
+
+
+def test_eval_corrupt_checkpoint_hint_names_no_eval_force(cli_results):
+    "The corrupt-checkpoint message of `eval` must not suggest `eval --force`, which does not exist."
+    r = cli_results['eval-corrupt-checkpoint-hint'][0]
+    assert 'part_nb train --out' in r.stderr and 'pass --force' not in r.stderr
+
+
+# ------------------------------------------------------------------ Python cases, in-process
+from fastai.learner import Learner
+import fastai.callback.progress  # Learner.no_bar
+from fastai.callback.core import Callback
+from fastai.vision.learner import vision_learner
+from torchvision.models import resnet18
+from part_nb.core import InputError
+from part_nb.data import ImageArrays, array_dls
+from part_nb.models import small_cnn
+from part_nb.cam import batch_cam
+from part_nb.mask import importance_mask, pixel_eps_map
+from part_nb.attack import pgd
+from part_nb.callback import PARTCallback
+
+
+def dls(n=128, c=1, size=28, bs=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    a = ImageArrays(torch.randint(0, 256, (n, c, size, size), dtype=torch.uint8, generator=g),
+                    torch.randint(0, 10, (n,), generator=g), list('abcdefghij'))
+    return array_dls(a, a, bs=bs, device='cpu')
+
+
+def fit(model, cb, n_epoch=1, data=None, extra=()):
+    learn = Learner(data or dls(), model)
+    with learn.no_bar(), learn.no_logging(): learn.fit(n_epoch, 1e-3, cbs=[cb, *extra])
+    return learn
+
+
+class NaNAt(Callback):
+    order = 54
+    def __init__(self, it): self.it = it
+    def before_batch(self):
+        if self.training and self.iter == self.it: self.learn.xb = (self.xb[0].clone().fill_(float('nan')),)
+
+
+class Interrupt(Callback):
+    def before_batch(self):
+        if self.training and self.iter == 1: raise KeyboardInterrupt()
+
+
+class Body(nn.Module):
+    "A user model with a submodule that happens to be called `module`."
+    def __init__(self):
+        super().__init__()
+        self.module, self.cam_layer = small_cnn(width=4).features, 'module'
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+    def forward(self, x): return self.head(self.module(x))
+
+
+def within_budget(model, n):
+    x = torch.rand(n, 1, 28, 28); y = torch.randint(0, 10, (n,))
+    em = pixel_eps_map(model, x, 0.1, 0.05)
+    xa = pgd(model, x, y, em, 0.03, 2)
+    return bool(((xa - x).abs() <= em + 1e-6).all() and xa.min() >= 0 and xa.max() <= 1)
+
+
+def kbd_interrupt_then_fit():
+    learn = Learner(dls(), small_cnn(width=4))
+    with learn.no_bar(), learn.no_logging():
+        with pytest.raises(KeyboardInterrupt): learn.fit(1, cbs=[PARTCallback(eps=0.1, eps_low=0.05, steps=1), Interrupt()])
+        learn.fit(1, cbs=PARTCallback(eps=0.1, eps_low=0.05, steps=1))
+    return list(learn.recorder.metric_names).count('full_eps_frac')
+
+
+def inplace_cam():
+    m = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 10))
+    return batch_cam(m, torch.rand(3, 1, 8, 8), layer='0')
+
+
+def vision_learner_32():
+    learn = vision_learner(dls(n=64, c=3, size=32), resnet18, pretrained=False)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3, cbs=PARTCallback(steps=1, warmup=0))
+    return ' '.join(str(m.message) for m in w)
+
+
+# (id, function, exception (None: must work) or check of the result, words in the message)
+P = [
+    ('pgd-nan', lambda: pgd(small_cnn(width=4), torch.full((2, 1, 28, 28), float('nan')), torch.tensor([0, 1]), 0.1, 0.03, 2), InputError, 'NaN'),
+    ('batch-of-1', lambda: within_budget(small_cnn(width=4), 1), True, ''),
+    ('batch-of-3', lambda: within_budget(small_cnn(width=4), 3), True, ''),
+    ('batch-of-7', lambda: within_budget(small_cnn(width=4), 7), True, ''),
+    ('3-channels-into-1-channel-model', lambda: batch_cam(small_cnn(width=4), torch.rand(2, 3, 28, 28)), RuntimeError, 'channels'),
+    ('model-without-its-cam-layer', lambda: batch_cam(nn.Sequential(small_cnn(width=4)), torch.rand(2, 1, 28, 28), layer='features.9'), InputError, 'no submodule named'),
+    ('callback-eps-low-above-eps', lambda: PARTCallback(eps=8/255, eps_low=9/255), InputError, 'must not exceed'),
+    ('callback-eps-8', lambda: PARTCallback(eps=8), InputError, 'did you mean 8/255'),
+    ('callback-unknown-cam', lambda: PARTCallback(cam='gradcum'), InputError, "unknown CAM method 'gradcum'"),
+    ('callback-unknown-rule', lambda: PARTCallback(rule='median'), InputError, "unknown mask rule 'median'"),
+    ('callback-frac-out-of-range', lambda: PARTCallback(rule='top', frac=2.), InputError, '`frac` must be a finite number in [0, 1]'),
+    ('callback-thresh-nan', lambda: PARTCallback(thresh=float('nan')), InputError, '`thresh` must be a finite number'),
+    ('callback-beta-nan', lambda: PARTCallback(loss='trades', beta=float('nan')), InputError, '`beta` must be a finite number'),
+    ('callback-layer-type', lambda: PARTCallback(layer=3), InputError, '`layer` must be None'),
+    ('callback-unknown-layer-at-before-fit', lambda: fit(small_cnn(width=4), PARTCallback(layer='features.99')), InputError, "no submodule named 'features.99'"),
+    ('callback-default-warmup', lambda: PARTCallback().warmup == 0.25, True, ''),
+    ('nan-first-batch', lambda: fit(small_cnn(width=4), PARTCallback(eps=0.1, eps_low=0.05, steps=1), extra=[NaNAt(0)]), InputError, 'batch 0 of epoch 0 holds NaN'),
+    ('nan-later-batch', lambda: fit(small_cnn(width=4), PARTCallback(eps=0.1, eps_low=0.05, steps=1), extra=[NaNAt(2)]), InputError, 'batch 2 of epoch 0 holds NaN'),
+    ('ddp-lookalike-submodule-named-module', lambda: fit(Body(), PARTCallback(eps=0.1, eps_low=0.05, steps=1, warmup=0)) is not None, True, ''),
+    ('cam-layer-then-inplace-relu', lambda: not inplace_cam().isnan().any(), True, ''),
+    ('top-rule-all-zero-cam', lambda: float(importance_mask(torch.zeros(2, 8, 8), 'top').sum()) == 0., True, ''),
+    ('keyboard-interrupt-leaves-no-columns', lambda: kbd_interrupt_then_fit() == 1, True, ''),
+    ('vision-learner-1x1-cam-layer', lambda: "using layer '0.5'" in vision_learner_32(), True, ''),
+    ('explicit-1x1-cam-layer', lambda: fit(vision_learner(dls(n=64, c=3, size=32), resnet18, pretrained=False).model,
+                                           PARTCallback(steps=1, warmup=0, layer='0.7'), data=dls(n=64, c=3, size=32)), InputError, 'gives 1x1 maps'),
+]
+
+
+@pytest.mark.parametrize('name,f,expect,words', P, ids=[p[0] for p in P])
+def test_python_case(name, f, expect, words):
+    torch.manual_seed(0)
+    if expect is True: assert f() is True
+    else:
+        with pytest.raises(expect) as e: f()
+        msg = str(e.value)
+        assert words in msg and '\n' not in msg.strip(), msg
+
+
+def test_table_size():
+    assert len(C) + len(P) >= 46
