@@ -144,7 +144,7 @@ class PARTCallback(Callback):
         self.learn.metrics = [m for m in self.learn.metrics if not isinstance(m, TrainStat)] + self._stats
         rec = getattr(self.learn, 'recorder', None)
         if rec is not None and hasattr(rec, 'metric_names'):
-            names = list(rec.metric_names)
+            names = [n for n in rec.metric_names if n not in ('full_eps_frac', 'mean_eps')]  # Recorder saw any left-over ones
             at = names.index('time') if 'time' in names else len(names)
             rec.metric_names = type(rec.metric_names)(names[:at] + [s.name for s in self._stats] + names[at:])
 

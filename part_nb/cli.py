@@ -186,7 +186,8 @@ def main(argv=None):
     if a.threads: torch.set_num_threads(a.threads)
     try: a.func(a)
     except (InputError, DataNotFoundError) as e:  # UsageError and the data's errors are InputErrors too
-        print(f"part_nb {a.cmd}: error: {e}", file=sys.stderr); raise SystemExit(2)
+        msg = str(e).split(':\n\t', 1)[-1] if str(e).startswith('Exception occured in') else str(e)  # fastai's callback prefix
+        print(f"part_nb {a.cmd}: error: {msg}", file=sys.stderr); raise SystemExit(2)
     except KeyboardInterrupt:
         print(f"\npart_nb {a.cmd}: interrupted" + (f"; continue with: part_nb train --out {a.out} --resume"
                                                   if a.cmd == 'train' and a.out else ''), file=sys.stderr)

@@ -199,3 +199,13 @@ def test_eps_train_changes_training_not_evaluation(tmp_path):
     assert cli('eval', out, '--attacks', 'natural,pgd20', '--n', 32, '--threads', 1) == 0
     ev = json.loads((out/'eval.json').read_text())
     assert ev['eps'] == 0.1                                                    # the threat model is unchanged
+
+
+def test_eval_progress_bars_name_the_attack(runs, tmp_path):
+    "The console bars of `part_nb eval` say which attack they measure, not fastprogress's 'Epoch k/n'."
+    shutil.copytree(runs/'at', tmp_path/'at')
+    out = subprocess.run([sys.executable, '-m', 'part_nb.cli', 'eval', str(tmp_path/'at'), '--attacks', 'natural,pgd5', '--n', '64',
+                          '--bs', '32', '--threads', '1'], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert 'attack 1/2 (natural)' in out.stdout and 'attack 2/2 (pgd5)' in out.stdout, out.stdout[-500:]
+    assert 'Epoch' not in out.stdout
