@@ -115,7 +115,7 @@ def fastai_blocks(a, dev, sync):
     data = ImageArrays(torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8), torch.randint(0, 10, (n,)), list('0123456789'))
     dls = array_dls(data, data.subset(a.bs), bs=a.bs, device=dev)
     learn = Learner(dls, resnet18_cifar(width=a.width).to(dev), opt_func=SGD, lr=0.01, wd=2e-4)
-    part = PARTCallback(eps=8/255, eps_low=7/255, alpha=2/255, steps=a.steps)
+    part = PARTCallback(eps=8/255, eps_low=7/255, alpha=2/255, steps=a.steps, warmup=0)
     # block k (0-based) runs PART when k % 4 in (0, 3), AT otherwise: PART AT AT PART PART AT ... (ABBA order)
     def mode(k): return 'PART' if k % 4 in (0, 3) else 'AT'
 

@@ -77,7 +77,7 @@ def main():
     print(f"device={dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu, %d threads' % torch.get_num_threads()}) "
           f"bs={args.bs} steps={args.steps} width={args.width} bf16={args.bf16} timed batches={args.batches}")
     variants = {'fastai AT': lambda: fastai_epoch(ATCallback(eps=8/255, alpha=2/255, steps=args.steps), args, dev),
-                'fastai PART': lambda: fastai_epoch(PARTCallback(eps=8/255, eps_low=7/255, alpha=2/255, steps=args.steps), args, dev),
+                'fastai PART': lambda: fastai_epoch(PARTCallback(eps=8/255, eps_low=7/255, alpha=2/255, steps=args.steps, warmup=0), args, dev),
                 'plain AT': lambda: plain_epoch(args, dev, part=False),
                 'plain PART': lambda: plain_epoch(args, dev, part=True)}
     times = {k: [] for k in variants}

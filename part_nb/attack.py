@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
-from .core import InputError, as_plain, norm_stats, check_images, check_labels, eval_mode, no_host_sync
+from .core import InputError, as_plain, norm_stats, check_images, check_labels, eval_mode
 
 # %% auto #0
 __all__ = ['attack_losses', 'linf_box', 'Normalized', 'margin', 'ce_loss', 'cw_loss', 'trades_kl', 'pgd', 'noise_attack', 'mma']

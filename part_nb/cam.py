@@ -6,7 +6,6 @@ Docs: https://part-nb.github.io/part_nb/cam.html.md"""
 
 # %% ../nbs/02_cam.ipynb #61b47073
 from __future__ import annotations
-import warnings
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F

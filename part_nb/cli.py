@@ -6,7 +6,7 @@ Docs: https://part-nb.github.io/part_nb/cli.html.md"""
 
 # %% ../nbs/09_cli.ipynb #2e68f2af
 from __future__ import annotations
-import argparse, sys, time
+import argparse, math, sys, time
 from pathlib import Path
 import warnings
 # fastai 2.8 applies `torch.jit.script` at import, which torch >= 2.10 deprecates with a FutureWarning that every
@@ -84,6 +84,7 @@ def number(s:str) -> float:
 def epochs_or_fraction(s:str):
     "`warmup`: whole epochs (`5`) or a fraction of the run (`0.25`)."
     v = number(s)
+    if not math.isfinite(v): raise argparse.ArgumentTypeError(f"not a finite number: {s!r}")
     return int(v) if v == int(v) and '.' not in s else v
 
 def positive_int(s:str) -> int:

@@ -6,7 +6,7 @@ Docs: https://part-nb.github.io/part_nb/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #93e28e7b
 from __future__ import annotations
-import glob, gzip, hashlib, io, math, os, pickle, struct, tarfile, zlib
+import glob, gzip, hashlib, io, os, pickle, struct, tarfile, zlib
 from pathlib import Path, PurePosixPath
 import numpy as np
 import torch
@@ -17,7 +17,6 @@ from fastai.losses import CrossEntropyLossFlat
 from fastai.torch_core import TensorImage, TensorCategory, default_device
 from fasttransform import Transform
 from fastprogress.fastprogress import progress_bar
-from .core import InputError
 from .files import DataNotFoundError, DataError, not_found, one_line, read_idx
 
 # %% auto #0

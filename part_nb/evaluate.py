@@ -6,7 +6,7 @@ Docs: https://part-nb.github.io/part_nb/evaluate.html.md"""
 
 # %% ../nbs/05_evaluate.ipynb #71e6afab
 from __future__ import annotations
-import re, time, logging
+import re, time
 from contextlib import contextmanager
 import pandas as pd
 import torch
@@ -14,7 +14,7 @@ from torch import nn, Tensor
 from fastcore.basics import patch
 from fastai.learner import Learner
 from fastprogress.fastprogress import master_bar, progress_bar
-from .core import InputError, as_plain, eval_mode, norm_stats, to_pixels, check_int, check_float, check_labels
+from .core import InputError, as_plain, eval_mode, norm_stats, to_pixels, check_int, check_budget, check_labels
 from .data import dl_norm
 from .attack import pgd, mma, noise_attack, Normalized, linf_box
 
@@ -120,7 +120,7 @@ def robust_eval(model:nn.Module, # Classifier returning logits
                ) -> pd.DataFrame:
     "Accuracy under each attack: a DataFrame indexed by attack, with columns accuracy, n, seconds."
     attacks = parse_attacks((attacks,) if isinstance(attacks, str) else attacks)
-    eps = check_float('eps', eps, 0, lo_open=True)
+    eps = check_budget(eps)[0]
     if n is not None: check_int('n', n)
     if bs is not None: check_int('bs', bs)
     if norm is None: norm = dl_norm(dl)

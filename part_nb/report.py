@@ -6,7 +6,7 @@ Docs: https://part-nb.github.io/part_nb/report.html.md"""
 
 # %% ../nbs/08_report.ipynb #49f7a5d4
 from __future__ import annotations
-import datetime, html, io, json
+import datetime, html, io
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -15,9 +15,9 @@ import part_nb
 from .cam import batch_cam
 from .mask import pixel_eps_map
 from .attack import pgd
-from .evaluate import eval_attacks, attack_label
+from .evaluate import attack_label
 from .callback import methods
-from .runs import UsageError, atomic_write, write_text, read_json, read_config, read_history, load_model, make_dls, train, evaluate_run
+from .runs import UsageError, atomic_write, write_text, read_json, read_config, read_history, load_model, make_dls
 
 # %% auto #0
 __all__ = ['info_columns', 'variant', 'results_table', 'summary_table', 'tradeoff_figure', 'curves_figure', 'gallery_figure',
@@ -185,9 +185,19 @@ def report(runs, # Run folders
     if not runs: raise UsageError("no run folder given")
     for r in runs: read_config(r)
     out = Path(out) if out is not None else runs[0].parent/'report'
-    out.mkdir(parents=True, exist_ok=True)
     names = _run_names(runs)
     table = results_table(runs, names)
+    # all that can fail on a broken run folder comes first: nothing is written until every run was read
+    figs = {'curves.png': curves_figure({n: read_history(r) for n, r in zip(names, runs)})}
+    if 'natural' in table: figs['tradeoff.png'] = tradeoff_figure(table)
+    cache, gal = {}, []
+    for i, (r, name) in enumerate(zip(runs, names)):
+        cfg = read_config(r)
+        if not methods[cfg['method']]['pixel_reweight'] or not (r/'checkpoint.pth').exists(): continue
+        model, cfg, _ = load_model(r)
+        x, y, vocab = _test_images(cfg, n_gallery, cache)
+        figs[f'gallery_{i}.png'] = gallery_figure(model, cfg, x, y, vocab)
+        gal += [f"<h3>{html.escape(name)}</h3>", f"<img src='gallery_{i}.png' alt='gallery of {html.escape(name)}'>"]
     parts = [f"<h1>part_nb report</h1><p class='note'>{len(runs)} run(s); written {datetime.datetime.now():%Y-%m-%d %H:%M} "
              f"by part_nb {part_nb.__version__}. Accuracies in % on n_eval test images (a column name@k: on a subset of k of "
              f"them), all attacks at the run's eps (L-inf).</p>",
@@ -195,25 +205,16 @@ def report(runs, # Run folders
     summary = summary_table(table)
     if (summary.runs > 1).any():
         parts += ["<h2>Mean ± standard deviation over the runs of each variant</h2>", summary.to_html(index=False)]
-    if 'natural' in table:
-        save_png(tradeoff_figure(table), out/'tradeoff.png')
+    if 'tradeoff.png' in figs:
         parts += ["<h2>Natural vs robust accuracy</h2>", "<img src='tradeoff.png' alt='natural vs robust accuracy'>"]
-    save_png(curves_figure({n: read_history(r) for n, r in zip(names, runs)}), out/'curves.png')
     parts += ["<h2>Training curves</h2><p class='note'>The training loss is on the adversarial examples; mean_eps is the "
               "mean per-pixel budget they were made with (below eps_train once PART's warm-up is over).</p>",
               "<img src='curves.png' alt='training curves'>"]
-    cache, gal = {}, []
-    for i, (r, name) in enumerate(zip(runs, names)):
-        cfg = read_config(r)
-        if not methods[cfg['method']]['pixel_reweight'] or not (r/'checkpoint.pth').exists(): continue
-        model, cfg, _ = load_model(r)
-        x, y, vocab = _test_images(cfg, n_gallery, cache)
-        png = f'gallery_{i}.png'
-        save_png(gallery_figure(model, cfg, x, y, vocab), out/png)
-        gal += [f"<h3>{html.escape(name)}</h3>", f"<img src='{png}' alt='gallery of {html.escape(name)}'>"]
     if gal: parts += ["<h2>CAM, budget and adversarial examples of the PART runs</h2>"] + gal
     cfgs = pd.DataFrame({n: read_config(r) for n, r in zip(names, runs)})
     parts += ["<h2>Configurations</h2>", cfgs.to_html(na_rep='')]
     page = f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>part_nb report</title><style>{_css}</style></head><body>" + \
            '\n'.join(parts) + "</body></html>\n"
+    out.mkdir(parents=True, exist_ok=True)
+    for f, fig in figs.items(): save_png(fig, out/f)
     return write_text(out/'report.html', page)

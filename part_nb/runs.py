@@ -89,7 +89,7 @@ def make_config(**settings) -> dict:
     if c['width'] is not None and c['arch'] == 'wrn34_10': raise UsageError("wrn34_10 has a fixed width; --width is for the other architectures")
     c['eps'] = check_budget(c['eps'])[0]
     c['eps_train'] = check_budget(c['eps'] if c['eps_train'] is None else c['eps_train'], name='eps_train')[0]
-    c['eps_low'] = float(c['eps_train'] * 7/8 if c['eps_low'] is None else c['eps_low'])
+    c['eps_low'] = check_float('eps_low', c['eps_train'] * 7/8 if c['eps_low'] is None else c['eps_low'], 0)
     c['alpha'] = check_float('alpha', c['eps_train'] / (8 if c['data'] == 'svhn' else 4) if c['alpha'] is None else c['alpha'], 0, lo_open=True)
     c['lr'] = check_float('lr', (0.01 if c['opt'] == 'sgd' else 1e-3) if c['lr'] is None else c['lr'], 0, lo_open=True)
     c['wd'] = check_float('wd', (3.5e-3 if c['data'] == 'svhn' else 2e-4) if c['wd'] is None else c['wd'], 0)
@@ -98,7 +98,7 @@ def make_config(**settings) -> dict:
     if part: check_budget(c['eps_train'], c['eps_low'], name='eps_train')
     if not part and c['mask_source'] != 'cam':
         raise UsageError(f"mask source {c['mask_source']!r} needs a PART method (part, part-t, part-m), not {c['method']!r}")
-    w = c['warmup']
+    w = c['warmup'] = check_float('warmup', c['warmup'], 0) if isinstance(c['warmup'], float) else c['warmup']
     if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0 or (isinstance(w, float) and w >= 1 and w != int(w)):
         raise UsageError(f"warmup must be a number of epochs or a fraction below 1, got {w!r}")
     if isinstance(w, float) and w >= 1: c['warmup'] = w = int(w)

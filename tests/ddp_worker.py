@@ -34,7 +34,7 @@ def main(out, loss):
     torch.manual_seed(0)
     dls = get_dls('fashion-mnist', bs=64, n_train=512, n_valid=128, device='cpu')
     learn = Learner(dls, small_cnn(), metrics=accuracy)
-    part = PARTCallback(eps=0.1, eps_low=0.0875, alpha=0.025, steps=2, loss=loss)
+    part = PARTCallback(eps=0.1, eps_low=0.0875, alpha=0.025, steps=2, loss=loss, warmup=0)
     cnt = CountAllReduce()
     with learn.distrib_ctx(sync_bn=False, cpu=True):
         with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-2, cbs=[part, cnt])

@@ -128,6 +128,9 @@ C = [
     ('history-json-corrupt', 'report {w}/run_badhist --out {w}/x', 2, 'history.json is not a readable metrics history'),
     ('eval-corrupt-checkpoint-hint', 'eval {w}/run_trunc', 2, 'part_nb train --out'),
     ('eps-not-a-number', 'train --eps abc --path {w}/fm --out {w}/x', 2, "argument --eps: not a number: 'abc'"),
+    ('warmup-inf', 'train --warmup inf --path {w}/fm --out {w}/x', 2, "argument --warmup: not a finite number: 'inf'"),
+    ('eps-low-nan-for-at', 'train --method at --eps-low nan --path {w}/fm --out {w}/x', 2, '`eps_low` must be a finite number'),
+    ('report-corrupt-checkpoint', 'report {w}/run_trunc --out {w}/x', 2, 'is corrupt'),
 ]
 
 

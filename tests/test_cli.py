@@ -8,7 +8,7 @@ from part_nb.runs import read_history, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 # A narrow small CNN on 1,024 images, one PGD step of 1.25 eps from a random start, a high learning rate: it
-# learns something in 2 epochs of about 3 s each. One CPU thread: the CPU is shared (see the demo in nbs/07_cli).
+# learns something in 2 epochs of about 3 s each. One CPU thread: the CPU is shared (see the demo in nbs/09_cli).
 TINY = ['--data', 'fashion-mnist', '--arch', 'small_cnn', '--width', '8', '--eps', '0.1', '--alpha', '0.125', '--steps', '1',
         '--bs', '32', '--lr', '0.1', '--n-train', '1024', '--n-valid', '64', '--quiet', '--threads', '1']
 

@@ -2,8 +2,8 @@
 """Keep the notebooks' committed outputs honest.
 
 GitHub and the docs site show the outputs saved in each notebook; they do not run it. So every notebook in
-`nbs/` is committed with its outputs, and `nbs/.outputs.json` records, for each, a hash of its cells' sources
-at the moment those outputs were made. `make test` runs `check`: a notebook whose sources changed since its
+`nbs/` is committed with its outputs, and `nbs/.outputs.json` records, for each, a hash of its code cells'
+sources at the moment those outputs were made. `make test` runs `check`: a notebook whose sources changed since its
 outputs were made, or that has no outputs, fails the suite with the command that fixes it.
 
     python tools/nb_outputs.py run nbs/03_mask.ipynb ...   # execute (nbdev-test --save), clean, record
@@ -19,9 +19,9 @@ BIN = Path(sys.executable).parent
 
 
 def source_hash(nb: Path) -> str:
-    "Hash of the notebook's cell types and sources (not its outputs or metadata)."
+    "Hash of the notebook's code cells (what makes the outputs; prose can change without re-running)."
     cells = json.loads(nb.read_text())['cells']
-    return hashlib.sha1(json.dumps([(c['cell_type'], ''.join(c['source'])) for c in cells]).encode()).hexdigest()
+    return hashlib.sha1(json.dumps([''.join(c['source']) for c in cells if c['cell_type'] == 'code']).encode()).hexdigest()
 
 
 def has_outputs(nb: Path) -> bool:
