@@ -82,56 +82,58 @@ def snapshot(w: Path) -> dict:
             for p in sorted(w.rglob('*')) if p.is_file() and 'home' not in p.relative_to(w).parts}
 
 
-# (id, command line (with {w} for the workspace), exit code, words the message must hold)
-C = [
-    # passed before this change
-    ('data-unknown', 'train --data nosuch --out {w}/x', 2, "unknown data set 'nosuch'"),
-    ('path-missing', 'train --data cifar10 --out {w}/x', 2, 'CIFAR-10'),
-    ('path-nonexistent', 'train --data cifar10 --path {w}/nosuch --out {w}/x', 2, 'does not exist'),
-    ('path-empty-folder', 'train --data cifar10 --path {w}/empty --out {w}/x', 2, 'not found'),
-    ('eps-negative', 'train --eps -0.1 --path {w}/fm --out {w}/x', 2, '`eps` must be a finite number in (0, inf)'),
-    ('eps-low-above-eps', 'train --eps 0.1 --eps-low 0.2 --path {w}/fm --out {w}/x', 2, 'must not exceed'),
-    ('alpha-zero', 'train --alpha 0 --path {w}/fm --out {w}/x', 2, '`alpha` must be'),
-    ('steps-zero', 'train --steps 0 --path {w}/fm --out {w}/x', 2, '`steps` must be an integer >= 1'),
-    ('arch-unknown', 'train --arch vgg --path {w}/fm --out {w}/x', 2, "unknown architecture 'vgg'"),
-    ('method-unknown', 'train --method madry --path {w}/fm --out {w}/x', 2, "unknown method 'madry'"),
-    ('width-zero', 'train --width 0 --path {w}/fm --out {w}/x', 2, '`width` must be an integer >= 1'),
-    ('bs-zero', 'train --bs 0 --path {w}/fm --out {w}/x', 2, '`bs` must be an integer >= 1'),
-    ('epochs-zero', 'train --epochs 0 --path {w}/fm --out {w}/x', 2, '`epochs` must be an integer >= 1'),
-    ('out-existing-run', 'train --method part --warmup 0 --path {w}/fm --out {w}/run --quiet ' + ' '.join(TINY), 2, 'pass --resume'),
-    ('out-other-config', 'train --method at --path {w}/fm --out {w}/run_other --quiet ' + ' '.join(TINY), 2, 'another configuration'),
-    ('out-is-a-file', 'train --path {w}/fm --out {w}/afile', 2, 'is not a folder'),
-    ('eval-no-checkpoint', 'eval {w}/run_nock --attacks natural', 2, 'has no checkpoint'),
-    ('eval-truncated-checkpoint', 'eval {w}/run_trunc --attacks natural', 2, 'is corrupt'),
-    ('eval-random-checkpoint', 'eval {w}/run_rand --attacks natural', 2, 'is corrupt'),
-    ('eval-other-arch-checkpoint', 'eval {w}/run_arch --attacks natural', 2, 'another configuration'),
-    ('eval-attack-unknown', 'eval {w}/run --attacks natural,bogus', 2, "unknown attack 'bogus'"),
-    ('report-empty-folder', 'report {w}/empty', 2, 'not a part_nb run folder'),
-    ('resume-finished', 'train --out {w}/run --resume', 0, 'already complete'),
-    # failed before this change
-    ('idx-truncated-gz', 'train --path {w}/fm_trunc_gz --out {w}/x', 2, 'train-images-idx3-ubyte.gz: truncated'),
-    ('idx-truncated-raw', 'train --path {w}/fm_trunc_raw --out {w}/x', 2, 'train-images-idx3-ubyte: truncated'),
-    ('idx-count-mismatch', 'train --path {w}/fm_count --out {w}/x', 2, 'labels'),
-    ('eval-n-zero', 'eval {w}/run --attacks natural --n 0', 2, 'argument --n: must be at least 1'),
-    ('eval-n-negative', 'eval {w}/run --attacks natural --n -5', 2, 'argument --n: must be at least 1'),
-    ('eval-bs-zero', 'eval {w}/run --attacks natural --bs 0', 2, 'argument --bs: must be at least 1'),
-    ('threads-negative', 'train --threads -1 --path {w}/fm --out {w}/x', 2, 'argument --threads: must be at least 1'),
-    ('threads-zero', 'report {w}/run --threads 0', 2, 'argument --threads: must be at least 1'),
-    ('precision-fp16-cpu', 'train --precision fp16 --path {w}/fm --out {w}/x ' + ' '.join(TINY), 2, 'needs a CUDA GPU'),
-    ('precision-bf16-cpu', 'train --precision bf16 --path {w}/fm --out {w}/x ' + ' '.join(TINY), 2, 'needs a CUDA GPU'),
-    ('beta-nan', 'train --beta nan --path {w}/fm --out {w}/x', 2, '`beta` must be a finite number'),
-    ('lr-inf', 'train --lr inf --path {w}/fm --out {w}/x', 2, '`lr` must be a finite number'),
-    ('eps-2', 'train --eps 2 --path {w}/fm --out {w}/x', 2, 'did you mean 2/255'),
-    ('eps-8', 'train --eps 8 --path {w}/fm --out {w}/x', 2, 'did you mean 8/255'),
-    ('eps-inf', 'train --eps inf --path {w}/fm --out {w}/x', 2, '`eps` must be a finite number'),
-    ('eval-json-corrupt', 'eval {w}/run_badeval --attacks natural', 2, 'eval.json is not a readable evaluation'),
-    ('history-json-corrupt', 'report {w}/run_badhist --out {w}/x', 2, 'history.json is not a readable metrics history'),
-    ('eval-corrupt-checkpoint-hint', 'eval {w}/run_trunc', 2, 'part_nb train --out'),
-    ('eps-not-a-number', 'train --eps abc --path {w}/fm --out {w}/x', 2, "argument --eps: not a number: 'abc'"),
-    ('warmup-inf', 'train --warmup inf --path {w}/fm --out {w}/x', 2, "argument --warmup: not a finite number: 'inf'"),
-    ('eps-low-nan-for-at', 'train --method at --eps-low nan --path {w}/fm --out {w}/x', 2, '`eps_low` must be a finite number'),
-    ('report-corrupt-checkpoint', 'report {w}/run_trunc --out {w}/x', 2, 'is corrupt'),
-]
+# One case a line: id | command line ({w}: the workspace, {tiny}: TINY) | exit code | words the message must hold.
+CASES = '''
+# passed before this change
+data-unknown | train --data nosuch --out {w}/x | 2 | unknown data set 'nosuch'
+path-missing | train --data cifar10 --out {w}/x | 2 | CIFAR-10
+path-nonexistent | train --data cifar10 --path {w}/nosuch --out {w}/x | 2 | does not exist
+path-empty-folder | train --data cifar10 --path {w}/empty --out {w}/x | 2 | not found
+eps-negative | train --eps -0.1 --path {w}/fm --out {w}/x | 2 | `eps` must be a finite number in (0, inf)
+eps-low-above-eps | train --eps 0.1 --eps-low 0.2 --path {w}/fm --out {w}/x | 2 | must not exceed
+alpha-zero | train --alpha 0 --path {w}/fm --out {w}/x | 2 | `alpha` must be
+steps-zero | train --steps 0 --path {w}/fm --out {w}/x | 2 | `steps` must be an integer >= 1
+arch-unknown | train --arch vgg --path {w}/fm --out {w}/x | 2 | unknown architecture 'vgg'
+method-unknown | train --method madry --path {w}/fm --out {w}/x | 2 | unknown method 'madry'
+width-zero | train --width 0 --path {w}/fm --out {w}/x | 2 | `width` must be an integer >= 1
+bs-zero | train --bs 0 --path {w}/fm --out {w}/x | 2 | `bs` must be an integer >= 1
+epochs-zero | train --epochs 0 --path {w}/fm --out {w}/x | 2 | `epochs` must be an integer >= 1
+out-existing-run | train --method part --warmup 0 --path {w}/fm --out {w}/run --quiet {tiny} | 2 | pass --resume
+out-other-config | train --method at --path {w}/fm --out {w}/run_other --quiet {tiny} | 2 | another configuration
+out-is-a-file | train --path {w}/fm --out {w}/afile | 2 | is not a folder
+eval-no-checkpoint | eval {w}/run_nock --attacks natural | 2 | has no checkpoint
+eval-truncated-checkpoint | eval {w}/run_trunc --attacks natural | 2 | is corrupt
+eval-random-checkpoint | eval {w}/run_rand --attacks natural | 2 | is corrupt
+eval-other-arch-checkpoint | eval {w}/run_arch --attacks natural | 2 | another configuration
+eval-attack-unknown | eval {w}/run --attacks natural,bogus | 2 | unknown attack 'bogus'
+report-empty-folder | report {w}/empty | 2 | not a part_nb run folder
+resume-finished | train --out {w}/run --resume | 0 | already complete
+# failed before this change
+idx-truncated-gz | train --path {w}/fm_trunc_gz --out {w}/x | 2 | train-images-idx3-ubyte.gz: truncated
+idx-truncated-raw | train --path {w}/fm_trunc_raw --out {w}/x | 2 | train-images-idx3-ubyte: truncated
+idx-count-mismatch | train --path {w}/fm_count --out {w}/x | 2 | labels
+eval-n-zero | eval {w}/run --attacks natural --n 0 | 2 | argument --n: must be at least 1
+eval-n-negative | eval {w}/run --attacks natural --n -5 | 2 | argument --n: must be at least 1
+eval-bs-zero | eval {w}/run --attacks natural --bs 0 | 2 | argument --bs: must be at least 1
+threads-negative | train --threads -1 --path {w}/fm --out {w}/x | 2 | argument --threads: must be at least 1
+threads-zero | report {w}/run --threads 0 | 2 | argument --threads: must be at least 1
+precision-fp16-cpu | train --precision fp16 --path {w}/fm --out {w}/x {tiny} | 2 | needs a CUDA GPU
+precision-bf16-cpu | train --precision bf16 --path {w}/fm --out {w}/x {tiny} | 2 | needs a CUDA GPU
+beta-nan | train --beta nan --path {w}/fm --out {w}/x | 2 | `beta` must be a finite number
+lr-inf | train --lr inf --path {w}/fm --out {w}/x | 2 | `lr` must be a finite number
+eps-2 | train --eps 2 --path {w}/fm --out {w}/x | 2 | did you mean 2/255
+eps-8 | train --eps 8 --path {w}/fm --out {w}/x | 2 | did you mean 8/255
+eps-inf | train --eps inf --path {w}/fm --out {w}/x | 2 | `eps` must be a finite number
+eval-json-corrupt | eval {w}/run_badeval --attacks natural | 2 | eval.json is not a readable evaluation
+history-json-corrupt | report {w}/run_badhist --out {w}/x | 2 | history.json is not a readable metrics history
+eval-corrupt-checkpoint-hint | eval {w}/run_trunc | 2 | part_nb train --out
+eps-not-a-number | train --eps abc --path {w}/fm --out {w}/x | 2 | argument --eps: not a number: 'abc'
+warmup-inf | train --warmup inf --path {w}/fm --out {w}/x | 2 | argument --warmup: not a finite number: 'inf'
+eps-low-nan-for-at | train --method at --eps-low nan --path {w}/fm --out {w}/x | 2 | `eps_low` must be a finite number
+report-corrupt-checkpoint | report {w}/run_trunc --out {w}/x | 2 | is corrupt
+'''
+C = [(i, c.replace('{tiny}', ' '.join(TINY)), int(k), words) for i, c, k, words in
+     (l.split(' | ', 3) for l in CASES.strip().splitlines() if not l.startswith('#'))]
 
 
 @pytest.fixture(scope='module')
