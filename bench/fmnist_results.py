@@ -11,7 +11,9 @@ whole seeds of the first table first:
    (`--eps-train` = the mean per-pixel budget of the seed-0 PART run after its warm-up, read from its history);
 3. the trade-off sweep, per seed: PART with `eps_low = 0.75 eps` and AT at a uniform `0.8 eps`;
 4. the sweep's mask controls, per seed: PART inverted and PART random with `eps_low = 0.75 eps`, and AT at the mean
-   budget of the seed-0 PART run with `eps_low = 0.75 eps` (`at-mean-r0.75`).
+   budget of the seed-0 PART run with `eps_low = 0.75 eps` (`at-mean-r0.75`);
+5. single-step training (RESULTS.md section 4), per seed: AT and PART with N-FGSM (PART's CAM from the attack's pass;
+   `part-nfgsm-sep`: from a pass of its own), with FGSM-RS, and with plain FGSM (the catastrophic-overfitting control).
 
 Example (GPU):   python bench/fmnist_results.py --out runs/fmnist --parallel 12
 CPU-sized:       python bench/fmnist_results.py --out runs/fmnist-cpu --parallel 2 --n-train 10000 --steps 5 ...
@@ -25,6 +27,7 @@ table1 = ['at', 'part', 'trades', 'part-t', 'mart', 'part-m']
 table2 = ['at-mean', 'part-shuffled', 'part-random', 'part-inverted']
 sweep = ['part-r0.75', 'at-e0.8']
 sweep_masks = ['part-inverted-r0.75', 'part-random-r0.75', 'at-mean-r0.75']  # is the sweep's gain the CAM's placement?
+fast = ['at-nfgsm', 'part-nfgsm', 'part-nfgsm-sep', 'at-fgsm-rs', 'part-fgsm-rs', 'at-fgsm', 'part-fgsm']  # single-step training
 
 
 def job_settings(name, a):
@@ -33,6 +36,8 @@ def job_settings(name, a):
              alpha=a.alpha, steps=a.steps, bs=a.bs, lr=a.lr, n_train=a.n_train, n_valid=a.n_valid, path=a.path,
              precision=a.precision)
     if name in table1: return dict(s, method=name)
+    if name == 'part-nfgsm-sep': return dict(s, method='part-nfgsm', cam_pass='separate')
+    if name in fast: return dict(s, method=name)
     if name.startswith('part-') and name[5:] in ('shuffled', 'random', 'inverted'):
         return dict(s, method='part', mask_source=name[5:])
     if name == 'part-r0.75': return dict(s, method='part', eps_low=0.75 * a.eps)
@@ -134,7 +139,7 @@ def main():
     t0 = time.time()
     seeds = [int(s) for s in args.seeds.split(',')]
     names = args.jobs.split(',')
-    groups = [table1, table2, sweep, sweep_masks]
+    groups = [table1, table2, sweep, sweep_masks, fast]
     order = [(n, s) for g in groups for s in seeds for n in g if n in names]
     jobs = [Job(n, s, args) for n, s in order]
     print(f"{len(jobs)} jobs, {args.parallel} at a time, into {args.out}", flush=True)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
-from .core import InputError, as_plain, norm_stats, check_images, check_labels, eval_mode
+from contextlib import nullcontext
+from .core import InputError, as_plain, norm_stats, check_images, check_labels, eval_mode, check_choice
+from .cam import capture_layer
 
 # %% auto #0
-__all__ = ['attack_losses', 'linf_box', 'Normalized', 'margin', 'ce_loss', 'cw_loss', 'trades_kl', 'pgd', 'noise_attack', 'mma']
+__all__ = ['attack_losses', 'single_step_attacks', 'linf_box', 'Normalized', 'margin', 'ce_loss', 'cw_loss', 'trades_kl', 'pgd',
+           'noise_attack', 'mma', 'single_step_reach', 'single_step']
 
 # %% ../nbs/04_attack.ipynb #5b6a8275
 def _budget(x, eps, check=True):
@@ -170,3 +173,53 @@ def mma(model:nn.Module, # Classifier returning logits
         adv = _ascend(f, start, los, his, objective, alpha, steps)
         with torch.no_grad(): best = margin(f(adv), ys[:, 0]).view(k, n).argmin(0)
         return adv.view(k, n, *x.shape[1:])[best, torch.arange(n, device=x.device)].as_subclass(cls)
+
+# %% ../nbs/04_attack.ipynb #538a51d1
+single_step_attacks = {
+    'nfgsm':   dict(noise=2.0, step=1.0, project=False),  # de Jorge et al. 2022
+    'fgsm-rs': dict(noise=1.0, step=1.25, project=True),  # Wong et al. 2020
+    'fgsm':    dict(noise=0.0, step=1.0, project=True),   # Goodfellow et al. 2015: overfits catastrophically
+}
+
+def single_step_reach(attack:str) -> float:
+    "How far, in units of the budget, a single-step attack's AE may lie from the image."
+    check_choice('single-step attack', attack, single_step_attacks)
+    p = single_step_attacks[attack]
+    return 1.0 if p['project'] else p['noise'] + p['step']
+
+# %% ../nbs/04_attack.ipynb #94ff79b1
+def single_step(model:nn.Module, # Classifier returning logits
+                x:Tensor, # Images `(N, C, H, W)` in [0, 1]
+                y:Tensor, # True labels `(N,)`
+                eps:float|Tensor, # L-inf budget: a float, or a per-pixel budget map broadcastable to `x`
+                attack:str='nfgsm', # One of `single_step_attacks`
+                norm:tuple|None=None, # `(mean, std)` per channel if `model` expects normalised input
+                check:bool=True, # Check label and pixel values first (one host sync)
+                budget_fn=None, # Optional `(capture, logits) -> budget map`: the `capture_layer` of the CAM layer and the logits of this pass
+                layer:nn.Module|str|None=None, # CAM layer read for `budget_fn` (see `find_cam_layer`)
+                return_budget:bool=False, # Also return the budget used for the final AE
+               ) -> Tensor|tuple:
+    "One-step AEs `x + eps * (noise u + step sign(grad))` of `attack`, projected if it projects, in [0, 1]; model in eval mode meanwhile."
+    check_choice('single-step attack', attack, single_step_attacks)
+    p = single_step_attacks[attack]
+    cls, x, y = type(x), as_plain(x.detach()), as_plain(y)
+    eps0, _, _ = _budget(x, eps, check)
+    if budget_fn is not None and not isinstance(eps0, float):
+        raise InputError("with `budget_fn` the budget map comes from the pass: give `eps` as a float")
+    with eval_mode(model):
+        f = _pixel_model(model, norm, x)
+        _check_labels(f, x, y, check)
+        u = torch.rand_like(x).mul_(2).sub_(1) if p['noise'] else None
+        x0 = (x + p['noise'] * eps0 * u).clamp_(0, 1) if p['noise'] else x.clone()
+        x0.requires_grad_(True)
+        with capture_layer(model, layer) if budget_fn is not None else nullcontext() as cap, torch.enable_grad():
+            z = f(x0)
+            obj = ce_loss(z, y)
+            em = eps0 if budget_fn is None else as_plain(budget_fn(cap, z)).to(x.dtype)  # may differentiate z down to the layer
+        g, = torch.autograd.grad(obj, x0)
+    delta = g.sign_().mul_(p['step'])
+    if p['noise']: delta.add_(u, alpha=p['noise'])
+    x_adv = x + delta.mul_(em)
+    if p['project']: x_adv = torch.minimum(torch.maximum(x_adv, x - em), x + em)
+    x_adv = x_adv.clamp_(0, 1).as_subclass(cls)
+    return (x_adv, em) if return_budget else x_adv

@@ -15,13 +15,13 @@ from fastai.learner import Metric
 from fastcore.basics import store_attr
 from .core import InputError, check_budget, check_float, check_int, check_choice, unwrap_model, to_pixels, from_pixels
 from .data import dl_norm
-from .cam import cam_methods, find_cam_layer, cam_layer_size, usable_cam_layer
-from .mask import pixel_eps_map, full_budget_fraction, check_rule, check_mask_source
-from .attack import pgd
+from .cam import cam_methods, find_cam_layer, cam_layer_size, usable_cam_layer, scale_cam
+from .mask import pixel_eps_map, eps_map, full_budget_fraction, check_rule, check_mask_source
+from .attack import pgd, single_step, single_step_attacks
 
 # %% auto #0
-__all__ = ['methods', 'outer_losses', 'trades_loss', 'mart_loss', 'method_of', 'TrainStat', 'warmup_epochs', 'PARTCallback',
-           'ATCallback', 'TRADESCallback', 'MARTCallback']
+__all__ = ['methods', 'outer_losses', 'train_attacks', 'trades_loss', 'mart_loss', 'method_of', 'TrainStat', 'warmup_epochs',
+           'PARTCallback', 'ATCallback', 'TRADESCallback', 'MARTCallback']
 
 # %% ../nbs/06_callback.ipynb #33569f3b
 def trades_loss(logits_nat:torch.Tensor, # Logits of the natural images
@@ -52,18 +52,22 @@ def mart_loss(logits_nat:torch.Tensor, # Logits of the natural images
 
 # %% ../nbs/06_callback.ipynb #9c378737
 methods = {
-    'at':     dict(name='AT',     loss='at',     pixel_reweight=False),
-    'part':   dict(name='PART',   loss='at',     pixel_reweight=True),
-    'trades': dict(name='TRADES', loss='trades', pixel_reweight=False),
-    'part-t': dict(name='PART-T', loss='trades', pixel_reweight=True),
-    'mart':   dict(name='MART',   loss='mart',   pixel_reweight=False),
-    'part-m': dict(name='PART-M', loss='mart',   pixel_reweight=True),
+    'at':     dict(name='AT',     loss='at',     pixel_reweight=False, attack='pgd'),
+    'part':   dict(name='PART',   loss='at',     pixel_reweight=True,  attack='pgd'),
+    'trades': dict(name='TRADES', loss='trades', pixel_reweight=False, attack='pgd'),
+    'part-t': dict(name='PART-T', loss='trades', pixel_reweight=True,  attack='pgd'),
+    'mart':   dict(name='MART',   loss='mart',   pixel_reweight=False, attack='pgd'),
+    'part-m': dict(name='PART-M', loss='mart',   pixel_reweight=True,  attack='pgd'),
 }
+for a, label in (('nfgsm', 'N-FGSM'), ('fgsm-rs', 'FGSM-RS'), ('fgsm', 'FGSM')):  # single-step training: AT loss only
+    methods[f'at-{a}'] = dict(name=f'AT-{label}', loss='at', pixel_reweight=False, attack=a)
+    methods[f'part-{a}'] = dict(name=f'PART-{label}', loss='at', pixel_reweight=True, attack=a)
 outer_losses = ('at', 'trades', 'mart')
+train_attacks = ('pgd', *single_step_attacks)
 
-def method_of(loss:str, pixel_reweight:bool) -> str:
-    "The key of `methods` for an outer loss and a budget kind."
-    return next(k for k, m in methods.items() if m['loss'] == loss and m['pixel_reweight'] == pixel_reweight)
+def method_of(loss:str, pixel_reweight:bool, attack:str='pgd') -> str:
+    "The key of `methods` for an outer loss, a budget kind and a training attack."
+    return next(k for k, m in methods.items() if (m['loss'], m['pixel_reweight'], m['attack']) == (loss, pixel_reweight, attack))
 
 # %% ../nbs/06_callback.ipynb #ec72a04a
 class TrainStat(Metric):
@@ -107,9 +111,15 @@ class PARTCallback(Callback):
                  pixel_reweight:bool=True, # False: the uniform budget `eps` throughout (AT, TRADES, MART)
                  mask_source:str='cam', # Where the mask comes from (ablations): 'cam', 'shuffled', 'random', 'inverted'
                  layer:nn.Module|str|None=None, # CAM layer (module or name) overriding the model's `cam_layer`
+                 attack:str='pgd', # Training attack: 'pgd' (`alpha`, `steps`), or single-step 'nfgsm', 'fgsm-rs', 'fgsm' (fast PART)
+                 cam_pass:str='shared', # Single-step PART: 'shared' (the CAM from the attack's own pass) or 'separate' (its own pass)
                 ):
         check_budget(eps, eps_low if pixel_reweight else None)
         check_float('alpha', alpha, 0, lo_open=True); check_int('steps', steps)
+        check_choice('training attack', attack, train_attacks); check_choice('CAM pass', cam_pass, ('shared', 'separate'))
+        if attack != 'pgd' and loss != 'at': raise InputError(f"single-step attacks train with loss='at' only, got loss={loss!r}")
+        if attack != 'pgd' and cam_pass == 'shared' and pixel_reweight and isinstance(cam, type):
+            raise InputError("a pytorch_grad_cam class makes its own pass: use cam_pass='separate' with it")
         if not isinstance(cam, type): check_choice('CAM method', cam, cam_methods)
         check_choice('CAM target', target, ('pred', 'label')); check_choice('loss', loss, outer_losses)
         check_rule(rule, thresh, frac); check_mask_source(mask_source, rule)
@@ -124,8 +134,10 @@ class PARTCallback(Callback):
         self.layer_used, self._sums, self._n = layer, {}, 0
 
     def __repr__(self):
-        name = methods[method_of(self.loss, self.pixel_reweight)]['name']
-        return f"{name}Callback(eps={self.eps:.4g}, eps_low={self.eps_low if self.pixel_reweight else self.eps:.4g}, alpha={self.alpha:.4g}, steps={self.steps})"
+        name = methods[method_of(self.loss, self.pixel_reweight, self.attack)]['name']
+        eps = f"eps={self.eps:.4g}, eps_low={self.eps_low if self.pixel_reweight else self.eps:.4g}"
+        if self.attack != 'pgd': return f"{name}Callback({eps}{', cam_pass=' + repr(self.cam_pass) if self.pixel_reweight else ''})"
+        return f"{name}Callback({eps}, alpha={self.alpha:.4g}, steps={self.steps})"
 
     def warmup_epochs(self) -> int:
         "Number of uniform-budget warm-up epochs of this fit."
@@ -169,14 +181,27 @@ class PARTCallback(Callback):
         if self._first: self._check_first(model, x, x_pix)
         bad = ~torch.isfinite(x_pix).all()  # on the device: read once per epoch, in after_train
         self._bad = torch.where(bad, self.iter, -1) if self._bad is None else torch.where(bad & (self._bad < 0), self.iter, self._bad)
-        eps_map = self.budget(model, x, y)
-        # TRADES's attack needs the eval-mode prediction on x: the CAM's forward pass already made it
-        p_nat = F.softmax(self.cam_logits.float(), 1) if self.loss == 'trades' and self.cam_logits is not None else None
-        x_adv = pgd(model, x_pix, y, eps_map, self.alpha, self.steps, loss='trades' if self.loss == 'trades' else 'ce',
-                    norm=self.norm, check=False, p_nat=p_nat)
+        if self.attack != 'pgd': x_adv, eps_map = self._single_step(model, x, x_pix, y)
+        else:
+            eps_map = self.budget(model, x, y)
+            # TRADES's attack needs the eval-mode prediction on x: the CAM's forward pass already made it
+            p_nat = F.softmax(self.cam_logits.float(), 1) if self.loss == 'trades' and self.cam_logits is not None else None
+            x_adv = pgd(model, x_pix, y, eps_map, self.alpha, self.steps, loss='trades' if self.loss == 'trades' else 'ce',
+                        norm=self.norm, check=False, p_nat=p_nat)
         self.x_nat, self.x_adv, self.eps_map = x, x_adv, eps_map
         self.learn.xb = (from_pixels(x_adv, self.norm).to(x.dtype),)
         self._accumulate(x, eps_map)
+
+    def _single_step(self, model, x, x_pix, y):
+        "Fast PART's AEs and budget: the CAM read from the attack's own forward and backward pass, or from its own pass."
+        if not (self.pixel_reweight and self.cam_pass == 'shared' and self.epoch >= self.warmup_epochs()):
+            return single_step(model, x_pix, y, self.budget(model, x, y), self.attack, self.norm, check=False, return_budget=True)
+        def budget_fn(cap, z):  # the CAM of the attack's forward pass: a backward through the head to the CAM layer
+            t = y if self.target == 'label' else z.argmax(1)
+            cam = scale_cam(cap.cam(self.cam, z.gather(1, t[:, None]).sum()), x.shape[-2:])
+            return eps_map(cam, self.eps, self.eps_low, self.rule, self.thresh, self.frac, x.shape[1], self.mask_source)
+        return single_step(model, x_pix, y, self.eps, self.attack, self.norm, check=False, budget_fn=budget_fn,
+                           layer=self.layer_used, return_budget=True)
 
     def _accumulate(self, x, eps_map):
         "Add this batch's budget statistics to the epoch's sums, on the device (new_full: no host-to-device copy)."

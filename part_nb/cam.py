@@ -13,7 +13,7 @@ from .core import InputError, eval_mode, unwrap_model, minmax, check_choice
 
 # %% auto #0
 __all__ = ['cam_methods', 'find_cam_layer', 'cam_layer_size', 'usable_cam_layer', 'scale_cam', 'raw_cam', 'batch_cam',
-           'show_cams', 'zoo_cam']
+           'show_cams', 'capture_layer', 'zoo_cam']
 
 # %% ../nbs/02_cam.ipynb #11f6ca6e
 def _has_conv(m:nn.Module) -> bool: return any(isinstance(o, nn.Conv2d) for o in m.modules())
@@ -212,6 +212,35 @@ def show_cams(x:Tensor, # Images (N, C, H, W) in [0, 1]
     for r, (name, _) in enumerate(rows): axs[r, 0].set_ylabel(name)
     if eps_map is not None: fig.colorbar(im, ax=axs.ravel().tolist(), shrink=0.3, anchor=(0, 0.05), label='eps')
     return fig
+
+# %% ../nbs/02_cam.ipynb #bbdb0019
+class capture_layer:
+    "While active, record the output of the CAM layer (`.act`) and, once a backward pass has run through it, its gradient (`.grad`)."
+    def __init__(self, model:nn.Module, # The classifier
+                 layer:nn.Module|str|None=None, # CAM layer override (see `find_cam_layer`)
+                ):
+        self.layer, self.act, self.grad, self._handle = find_cam_layer(model, layer), None, None, None
+    def _hook(self, module, inp, out):
+        if not isinstance(out, Tensor) or out.ndim != 4:
+            raise InputError(f"the CAM layer must output a (N, K, h, w) tensor, got "
+                             f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
+        self.act = out
+        if out.requires_grad: out.register_hook(self._save_grad)
+        return out.clone()  # an in-place op after the layer must not change the recorded activation
+    def _save_grad(self, g): self.grad = g
+    def __enter__(self): self._handle = self.layer.register_forward_hook(self._hook); return self
+    def __exit__(self, *exc): self._handle.remove()
+    def cam(self, method:str='gradcam', # One of `cam_methods`
+            score:Tensor|None=None, # A scalar of the pass's logits (e.g. the sum of the target classes' logits); None: the recorded gradient
+           ) -> Tensor:
+        "Unscaled CAMs (N, h, w) in float32 from the recorded activation and the gradient of `score` there, as `raw_cam` returns."
+        check_choice('CAM method', method, cam_methods)
+        if self.act is None: raise InputError("no forward pass went through the CAM layer")
+        if score is not None: g, = torch.autograd.grad(score, self.act, retain_graph=True)  # the pass's own backward follows
+        elif self.grad is None: raise InputError("no backward pass went through the CAM layer: pass `score`")
+        else: g = self.grad
+        with torch.autocast(self.act.device.type, enabled=False), torch.no_grad():
+            return cam_methods[method](self.act.detach().float(), g.float())
 
 # %% ../nbs/02_cam.ipynb #1776ac41
 def zoo_cam(model:nn.Module, # A CNN classifier returning logits

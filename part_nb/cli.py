@@ -105,7 +105,7 @@ def _train_parser(sub):
                        description='Train with AT, PART, TRADES, PART-T, MART or PART-M; a checkpoint and the metrics history '
                                    'are saved into the run folder after every epoch.')
     a = t.add_argument
-    a('--method', help=f"{', '.join(methods)} (default part)")
+    a('--method', help=f"{', '.join(methods)} (default part; the -nfgsm, -fgsm-rs and -fgsm ones train with a single-step attack)")
     a('--data', help=f"{', '.join(datasets)} (default fashion-mnist)")
     a('--path', help='folder of the data set files (default: the usual places)')
     a('--arch', help=f"{', '.join(models)} (default resnet18)")
@@ -116,10 +116,11 @@ def _train_parser(sub):
     a('--eps-train', type=number, help='full training budget after the warm-up, which trains at --eps (default: --eps); the uniform budget of AT, TRADES, MART')
     a('--eps-low', type=number, help="PART's budget of unimportant pixels (default 7/8 of --eps-train)")
     a('--alpha', type=number, help='PGD step size in training (default eps_train/4; SVHN eps_train/8)')
-    a('--steps', type=int, help='PGD steps in training (default 10)')
+    a('--steps', type=int, help='PGD steps in training (default 10; single-step methods take one step of their own size)')
     a('--beta', type=float, help='TRADES/MART weight (default 6)')
     a('--cam', help=f"CAM method: {', '.join(cam_methods)} (default gradcam)")
     a('--mask-source', help=f"PART mask source: {', '.join(mask_sources)} (default cam; the others are ablations)")
+    a('--cam-pass', help="single-step PART: 'shared' (the CAM from the attack's pass; default) or 'separate' (a pass of its own)")
     a('--opt', help='sgd (momentum 0.9, L2 weight decay) or adam (default sgd)')
     a('--lr', type=float, help='peak learning rate of the one-cycle schedule (default 0.01 with SGD, 1e-3 with Adam)')
     a('--wd', type=float, help='weight decay (default 2e-4; SVHN 3.5e-3)')

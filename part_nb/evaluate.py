@@ -23,21 +23,22 @@ __all__ = ['eval_attacks', 'known_attacks', 'attack_spec', 'attack_label', 'pars
 
 # %% ../nbs/05_evaluate.ipynb #716e3da5
 eval_attacks = ('natural', 'pgd20', 'cw', 'mma', 'autoattack')  # the protocol of PART.md, section 3
-known_attacks = "natural, noise, pgd<steps> (e.g. pgd20), cw (= cw20), cw<steps>, mma, autoattack"
+known_attacks = "natural, noise, pgd<steps> (e.g. pgd20), pgd<steps>x<restarts> (e.g. pgd50x5), cw (= cw20), cw<steps>, mma, autoattack"
 _labels = dict(natural='natural', noise='noise', mma='MMA', autoattack='AutoAttack')
 
-def attack_spec(name:str) -> tuple[str, int|None]:
-    "`(kind, steps)` of an attack name: `('pgd', 20)` for 'pgd20', `('cw', 20)` for 'cw', `('mma', None)`; else `InputError`."
-    m = re.fullmatch(r'(pgd|cw)(\d*)', name) if isinstance(name, str) else None
-    if m: return m[1], check_int(f'steps of {name}', int(m[2] or 20))
-    if name in _labels: return name, None
+def attack_spec(name:str) -> tuple[str, int|None, int]:
+    "`(kind, steps, restarts)` of an attack name: `('pgd', 50, 5)` for 'pgd50x5', `('cw', 20, 1)` for 'cw', `('mma', None, 1)`; else `InputError`."
+    m = re.fullmatch(r'(pgd|cw)(\d*)(?:x(\d+))?', name) if isinstance(name, str) else None
+    if m: return m[1], check_int(f'steps of {name}', int(m[2] or 20)), check_int(f'restarts of {name}', int(m[3] or 1))
+    if name in _labels: return name, None, 1
     raise InputError(f"unknown attack {name!r}; known: {known_attacks}")
 
 def attack_label(name:str) -> str:
-    "How an attack is called in tables: 'pgd20' -> 'PGD-20', 'cw' -> 'CW', 'autoattack' -> 'AutoAttack'."
-    kind, steps = attack_spec(name)
-    if kind == 'cw': return 'CW' if steps == 20 else f'CW-{steps}'
-    return f'PGD-{steps}' if kind == 'pgd' else _labels[kind]
+    "How an attack is called in tables: 'pgd20' -> 'PGD-20', 'pgd50x5' -> 'PGD-50x5', 'cw' -> 'CW', 'autoattack' -> 'AutoAttack'."
+    kind, steps, restarts = attack_spec(name)
+    r = f'x{restarts}' if restarts > 1 else ''
+    if kind == 'cw': return ('CW' if steps == 20 else f'CW-{steps}') + r
+    return f'PGD-{steps}{r}' if kind == 'pgd' else _labels[kind]
 
 def parse_attacks(attacks) -> list:
     "A list of attack names, checked, without repeats, from a comma-separated string or a sequence."
@@ -48,6 +49,17 @@ def parse_attacks(attacks) -> list:
     return a
 
 # %% ../nbs/05_evaluate.ipynb #43f0446f
+def _restarted(attack, restarts, norm):
+    "`attack` from `restarts` random starts: per image, the first AE that fools the model (else the last); no host sync."
+    def run(model, x, y):
+        f = model if norm is None else Normalized(model, *norm_stats(norm, x))
+        best = attack(model, x, y)
+        for _ in range(restarts - 1):
+            with torch.no_grad(), eval_mode(model): fooled = f(best).argmax(1) != y
+            best = torch.where(fooled.view(-1, *[1] * (x.ndim - 1)), best, attack(model, x, y))
+        return best
+    return run
+
 def _autoattack(model, x, y, eps, seed):
     from pyautoattack import AutoAttack
     aa = AutoAttack(model, norm='Linf', eps=eps, version='standard', device=x.device, seed=seed)
@@ -63,12 +75,14 @@ def get_attack(name:str, # See `known_attacks`
                seed:int=0, # AutoAttack's seed
               ):
     "A function `(model, x, y) -> x_adv` (pixel space) for the attack called `name`."
-    kind, steps = attack_spec(name)
+    kind, steps, restarts = attack_spec(name)
     alpha = eps / 4 if alpha is None else alpha
     kw = dict(norm=norm, check=False)  # robust_eval checks once, before the loop
     if kind == 'natural': return lambda model, x, y: x
     if kind == 'noise': return lambda model, x, y: noise_attack(x, eps, check=False)
-    if kind in ('pgd', 'cw'): return lambda model, x, y: pgd(model, x, y, eps, alpha, steps, loss='ce' if kind == 'pgd' else 'cw', **kw)
+    if kind in ('pgd', 'cw'):
+        one = lambda model, x, y: pgd(model, x, y, eps, alpha, steps, loss='ce' if kind == 'pgd' else 'cw', **kw)
+        return one if restarts == 1 else _restarted(one, restarts, norm)
     if kind == 'mma': return lambda model, x, y: mma(model, x, y, eps, alpha, 20, k=k, **kw)
     def aa(model, x, y):
         f = model if norm is None else Normalized(model, *norm_stats(norm, x))

@@ -71,9 +71,12 @@ def eps_map(cam:Tensor, # CAMs (N, H, W)
             thresh:float=1.0, # 'zscore' threshold
             frac:float=1/6, # 'top' fraction
             channels:int=1, # Channels of the images
+            mask_source:str='cam', # 'cam' (PART), or an ablation of `mask_sources` (below) that moves the mask
            ) -> Tensor:
     "PART's per-pixel budget (N, C, H, W) from CAMs: `budget_map(importance_mask(cam, ...), eps, eps_low)`."
-    return budget_map(importance_mask(cam, rule, thresh, frac), eps, eps_low, channels)
+    mask = importance_mask(cam, rule, thresh, frac)
+    if mask_source != 'cam': mask = move_mask(mask, cam, mask_source)
+    return budget_map(mask, eps, eps_low, channels)
 
 def full_budget_fraction(eps_map:Tensor, # Per-pixel budgets
                          eps:float, # The full budget
@@ -133,6 +136,5 @@ def pixel_eps_map(model:nn.Module, # The classifier being trained
     check_budget(eps, eps_low); check_rule(rule, thresh, frac); check_mask_source(mask_source, rule)
     r = batch_cam(model, x, method, target, layer, return_logits=return_logits)
     cam, logits = r if return_logits else (r, None)
-    mask = move_mask(importance_mask(cam, rule, thresh, frac), cam, mask_source)
-    em = budget_map(mask, eps, eps_low, x.shape[1])
+    em = eps_map(cam, eps, eps_low, rule, thresh, frac, x.shape[1], mask_source)
     return (em, logits) if return_logits else em

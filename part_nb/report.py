@@ -36,6 +36,7 @@ def variant(cfg:dict) -> str:
     m = methods[cfg['method']]; s = m['name']
     if m['pixel_reweight']:
         if cfg.get('mask_source', 'cam') != 'cam': s += f" {cfg['mask_source']}"
+        if m['attack'] != 'pgd' and cfg.get('cam_pass', 'shared') != 'shared': s += f" ({cfg['cam_pass']} CAM pass)"
         r = cfg['eps_low'] / cfg['eps_train']
         if abs(r - 7/8) > 1e-6: s += f" (eps_low {r:.3g} eps)"
     if abs(cfg['eps_train'] - cfg['eps']) > 1e-9: s += f" at eps_train {cfg['eps_train']:.4g}"

@@ -70,7 +70,7 @@ def read_json(path, what:str='file'):
 # %% ../nbs/07_runs.ipynb #bef11d29
 train_defaults = dict(method='part', data='fashion-mnist', path=None, arch='resnet18', width=None, epochs=80, warmup=0.25,
                       eps=8/255, eps_train=None, eps_low=None, alpha=None, steps=10, beta=6.0, cam='gradcam',
-                      mask_source='cam', opt='sgd', lr=None, wd=None, bs=128, seed=0, n_train=None, n_valid=None,
+                      mask_source='cam', cam_pass='shared', opt='sgd', lr=None, wd=None, bs=128, seed=0, n_train=None, n_valid=None,
                       precision='fp32')
 
 def make_config(**settings) -> dict:
@@ -79,7 +79,7 @@ def make_config(**settings) -> dict:
     if unknown: raise UsageError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(train_defaults)}")
     c = {**train_defaults, **{k: v for k, v in settings.items() if v is not None}}
     for kind, k, known in (('method', 'method', methods), ('data set', 'data', datasets), ('architecture', 'arch', models),
-                           ('optimizer', 'opt', ('sgd', 'adam')), ('mask source', 'mask_source', mask_sources),
+                           ('optimizer', 'opt', ('sgd', 'adam')), ('mask source', 'mask_source', mask_sources), ('CAM pass', 'cam_pass', ('shared', 'separate')),
                            ('precision', 'precision', ('fp32', 'bf16', 'fp16')), ('CAM method', 'cam', cam_methods)):
         check_choice(kind, c[k], known)
     for k in ('width', 'epochs', 'steps', 'bs', 'seed', 'n_train', 'n_valid'):
@@ -97,7 +97,7 @@ def make_config(**settings) -> dict:
     part = methods[c['method']]['pixel_reweight']
     if part: check_budget(c['eps_train'], c['eps_low'], name='eps_train')
     if not part and c['mask_source'] != 'cam':
-        raise UsageError(f"mask source {c['mask_source']!r} needs a PART method (part, part-t, part-m), not {c['method']!r}")
+        raise UsageError(f"mask source {c['mask_source']!r} needs a PART method ({', '.join(k for k, m in methods.items() if m['pixel_reweight'])}), not {c['method']!r}")
     w = c['warmup'] = check_float('warmup', c['warmup'], 0) if isinstance(c['warmup'], float) else c['warmup']
     if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0 or (isinstance(w, float) and w >= 1 and w != int(w)):
         raise UsageError(f"warmup must be a number of epochs or a fraction below 1, got {w!r}")
@@ -106,9 +106,10 @@ def make_config(**settings) -> dict:
     return c
 
 def config_diff(old:dict, new:dict, ignore=('path',)) -> list:
-    "Settings that differ between two configurations, as `key: old -> new` lines (the data path may move)."
-    return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
-            if k not in ignore and old.get(k) != new.get(k)]
+    "Settings that differ between two configurations, as `key: old -> new` lines (the data path may move; a setting added since has its default)."
+    get = lambda c, k: c.get(k, train_defaults.get(k))
+    return [f"{k}: {get(old, k)!r} -> {get(new, k)!r}" for k in sorted(set(old) | set(new))
+            if k not in ignore and get(old, k) != get(new, k)]
 
 # %% ../nbs/07_runs.ipynb #38e70570
 checkpoint_format = 'part_nb-checkpoint'
@@ -235,7 +236,7 @@ def make_callback(cfg:dict) -> PARTCallback:
     m = methods[cfg['method']]
     return PARTCallback(eps=cfg['eps_train'], eps_low=cfg['eps_low'] if m['pixel_reweight'] else cfg['eps_train'],
                         alpha=cfg['alpha'], steps=cfg['steps'], cam=cfg['cam'], warmup=cfg['warmup'], eps_warmup=cfg['eps'],
-                        loss=m['loss'],
+                        loss=m['loss'], attack=m['attack'], cam_pass=cfg.get('cam_pass', 'shared'),
                         beta=cfg['beta'], pixel_reweight=m['pixel_reweight'], mask_source=cfg['mask_source'])
 
 # %% ../nbs/07_runs.ipynb #96524fd1

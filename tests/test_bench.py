@@ -49,3 +49,14 @@ def test_bench_train():
 def test_bench_cam():
     out = bench('bench_cam.py', '--width', 4, '--bs', 4, '--iters', 1, '--warmup', 1, '--reference', '--ref-n', 2)
     assert 'ms' in out and 'grad' in out.lower(), out
+
+
+def test_bench_fast():
+    out = bench('bench_fast.py', '--width', 4, '--bs', 4, '--steps', 1, '--block', 2, '--rounds', 2)
+    for pattern in (r'^fast PART \(shared\) / PGD-1 PART = ([0-9.]+)$', r'^fast PART \(shared\) / AT-N-FGSM = ([0-9.]+)$',
+                    r'^fast PART \(separate\) / AT-N-FGSM = ([0-9.]+)$', r'^PGD-1 PART / PGD-1 AT = ([0-9.]+)$'):
+        assert figure(out, pattern) > 0
+    # every mode got `rounds` timed blocks
+    for mode in ('AT \\(PGD\\)', 'PART \\(PGD\\)', 'AT-N-FGSM', 'PART-N-FGSM shared', 'PART-N-FGSM separate'):
+        line = re.search(rf'^{mode}\s+(.*)  ms/batch', out, re.M).group(1)
+        assert len(line.split()) == 2, (mode, line)

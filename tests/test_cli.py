@@ -209,3 +209,16 @@ def test_eval_progress_bars_name_the_attack(runs, tmp_path):
     assert out.returncode == 0, out.stderr
     assert 'attack 1/2 (natural)' in out.stdout and 'attack 2/2 (pgd5)' in out.stdout, out.stdout[-500:]
     assert 'Epoch' not in out.stdout
+
+
+def test_single_step_methods(tmp_path):
+    "Fast PART from the command line: `--method part-nfgsm` trains with N-FGSM and the CAM of the attack's pass after the warm-up."
+    out = tmp_path/'fast'
+    assert cli('train', '--method', 'part-nfgsm', '--epochs', 2, '--warmup', 1, '--out', out, *TINY) == 0
+    cfg = json.loads((out/'config.json').read_text())['config']
+    assert cfg['method'] == 'part-nfgsm'
+    hist = read_history(out)
+    assert hist.full_eps_frac[0] == 1.0 and 0 < hist.full_eps_frac[1] < 0.5   # warm-up, then a real mask
+    assert 0.0875 <= hist.mean_eps[1] < 0.1
+    assert 0.3 < hist.accuracy.iloc[-1] <= 1
+    assert cli('eval', out, '--attacks', 'natural,pgd20', '--n', 32, '--threads', 1) == 0
