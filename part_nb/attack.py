@@ -70,9 +70,9 @@ def trades_kl(logits, p_nat): return F.kl_div(F.log_softmax(logits.float(), 1), 
 attack_losses = dict(ce=ce_loss, cw=cw_loss, trades=trades_kl)
 
 # %% ../nbs/04_attack.ipynb #58a39cf1
-def _uniform_start(x, eps, lo, hi):
-    "`x` plus uniform noise in `[-eps, eps]`, projected onto the box."
-    return (x + (torch.rand_like(x) * 2 - 1) * eps).clamp_(lo, hi)
+def _uniform_start(x, eps, lo, hi, rand=None):
+    "`x` plus uniform noise in `[-eps, eps]` (from `rand(x)`, uniform in [0, 1), default `torch.rand_like`), projected onto the box."
+    return (x + ((torch.rand_like(x) if rand is None else rand(x)) * 2 - 1) * eps).clamp_(lo, hi)
 
 def _ascend(f, x_adv, lo, hi, objective, alpha, steps):
     "`steps` signed-gradient ascent steps on `objective(f(x_adv))`, projected onto `[lo, hi]`; no host sync."
@@ -105,6 +105,7 @@ def pgd(model:nn.Module, # Classifier returning logits
         norm:tuple|None=None, # `(mean, std)` per channel if `model` expects normalised input
         check:bool=True, # Check label and pixel values first (one host sync)
         p_nat:Tensor|None=None, # 'trades' only: the eval-mode prediction `softmax(model(x))` (N, n_classes) if the caller has it
+        rand=None, # The random start's noise: `rand(x)` uniform in [0, 1) like `x` (default `torch.rand_like`)
        ) -> Tensor:
     "L-inf PGD adversarial examples of `x` (detached, same type, dtype and device), model in eval mode meanwhile."
     cls, x, y = type(x), as_plain(x.detach()), as_plain(y)
@@ -128,18 +129,19 @@ def pgd(model:nn.Module, # Classifier returning logits
             _check_labels(f, x, y, check)
             lf = attack_losses.get(loss, loss)
             objective = lambda z: lf(z, y)
-            start = _uniform_start(x, eps, lo, hi) if random_start else x.clone()
+            start = _uniform_start(x, eps, lo, hi, rand) if random_start else x.clone()
         return _ascend(f, start, lo, hi, objective, alpha, steps).as_subclass(cls)
 
 # %% ../nbs/04_attack.ipynb #cce7daaf
 def noise_attack(x:Tensor, # Images in [0, 1]
                  eps:float|Tensor, # Budget: float or per-pixel map
                  check:bool=True, # Check the values first
+                 rand=None, # The noise: `rand(x)` uniform in [0, 1) like `x` (default `torch.rand_like`)
                 ) -> Tensor:
     "`x` plus uniform noise in `[-eps, eps]`, clipped to [0, 1]."
     cls, x = type(x), as_plain(x.detach())
     eps, lo, hi = _budget(x, eps, check)
-    return _uniform_start(x, eps, lo, hi).as_subclass(cls)
+    return _uniform_start(x, eps, lo, hi, rand).as_subclass(cls)
 
 # %% ../nbs/04_attack.ipynb #9d0e3413
 def mma(model:nn.Module, # Classifier returning logits
@@ -152,6 +154,7 @@ def mma(model:nn.Module, # Classifier returning logits
         norm:tuple|None=None, # `(mean, std)` per channel if `model` expects normalised input
         random_start:bool=True, # Start each targeted attack at a uniform random point in the budget
         check:bool=True, # Check label and pixel values first (one host sync)
+        rand=None, # The random starts' noise: `rand(xs)` uniform in [0, 1) like the `k * N` images `xs` (target-major)
        ) -> Tensor:
     "Minimum-margin attack: targeted margin PGD on the top-`k` wrong classes, keeping per example the AE with the smallest margin."
     cls, x, y = type(x), as_plain(x.detach()), as_plain(y)
@@ -168,7 +171,7 @@ def mma(model:nn.Module, # Classifier returning logits
         xs, ys = x.repeat(k, *rest), y.repeat(k)[:, None]
         los, his = lo.repeat(k, *rest), hi.repeat(k, *rest)
         eps_k = eps.expand_as(x).repeat(k, *rest) if isinstance(eps, Tensor) else eps
-        start = _uniform_start(xs, eps_k, los, his) if random_start else xs.clone()
+        start = _uniform_start(xs, eps_k, los, his, rand) if random_start else xs.clone()
         objective = lambda z: (z.float().gather(1, tgt) - z.float().gather(1, ys)).sum()
         adv = _ascend(f, start, los, his, objective, alpha, steps)
         with torch.no_grad(): best = margin(f(adv), ys[:, 0]).view(k, n).argmin(0)

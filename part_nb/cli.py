@@ -165,7 +165,8 @@ def make_parser() -> argparse.ArgumentParser:
     e = sub.add_parser('eval', help="evaluate a run's last checkpoint (natural, PGD-20, CW, MMA, AutoAttack)")
     e.add_argument('run', help='run folder')
     e.add_argument('--attacks', default=','.join(eval_attacks), help=f"comma-separated, from {','.join(eval_attacks)} (default all)")
-    e.add_argument('--n', type=positive_int, help='a fixed random subset of this many test images (default all)')
+    e.add_argument('--n', '--n-images', dest='n', type=positive_int,
+                   help='a fixed random subset of this many test images (default all; under torchrun write --n-images)')
     e.add_argument('--bs', type=positive_int, default=256, help='batch size (default 256)')
     e.set_defaults(func=_cmd_eval)
     r = sub.add_parser('report', help='write an HTML page comparing runs')

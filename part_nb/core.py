@@ -6,15 +6,17 @@ Docs: https://part-nb.github.io/part_nb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #44c2d848
 from __future__ import annotations
-import math
+import math, os
 from contextlib import contextmanager
 from numbers import Real
 import torch
+import torch.distributed as dist
 from torch import nn, Tensor
 
 # %% auto #0
 __all__ = ['InputError', 'check_choice', 'check_int', 'check_float', 'check_budget', 'eval_mode', 'unwrap_model', 'as_plain',
-           'norm_stats', 'to_pixels', 'from_pixels', 'minmax', 'check_images', 'check_labels', 'no_host_sync']
+           'norm_stats', 'to_pixels', 'from_pixels', 'minmax', 'check_images', 'check_labels', 'world_size', 'rank',
+           'process_group', 'gather_objects', 'no_host_sync']
 
 # %% ../nbs/00_core.ipynb #45d8c9f9
 class InputError(ValueError):
@@ -142,6 +144,35 @@ def check_labels(y, # Labels
     if y.shape != (n,): raise InputError(f"labels must have shape ({n},) to match the images, got {tuple(y.shape)}")
     if n_classes is not None and bool(((y < 0) | (y >= n_classes)).any()):
         raise InputError(f"labels must lie in 0..{n_classes-1} for a model with {n_classes} classes, got {int(y.min())}..{int(y.max())}")
+
+# %% ../nbs/00_core.ipynb #60e81962
+def world_size() -> int:
+    "Number of processes of this job: torch.distributed's world if a process group is up, else torchrun's `WORLD_SIZE` (1 alone)."
+    if dist.is_available() and dist.is_initialized(): return dist.get_world_size()
+    return int(os.environ.get('WORLD_SIZE', 1))
+
+def rank() -> int:
+    "This process's rank: torch.distributed's if a process group is up, else torchrun's `RANK` (0 alone)."
+    if dist.is_available() and dist.is_initialized(): return dist.get_rank()
+    return int(os.environ.get('RANK', 0))
+
+@contextmanager
+def process_group():
+    "Under `torchrun`, torch.distributed's process group for the block (nccl on GPUs, gloo on CPUs) unless one is up; else nothing."
+    start = world_size() > 1 and dist.is_available() and not dist.is_initialized()
+    if start:
+        if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+        dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
+    try: yield
+    finally:
+        if start: dist.destroy_process_group()
+
+def gather_objects(obj) -> list:
+    "Every process's `obj` (picklable), in rank order, on every process; `[obj]` without a process group."
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1: return [obj]
+    out = [None] * dist.get_world_size()
+    dist.all_gather_object(out, obj)
+    return out
 
 # %% ../nbs/00_core.ipynb #22850bb5
 @contextmanager

@@ -8,18 +8,20 @@ Docs: https://part-nb.github.io/part_nb/evaluate.html.md"""
 from __future__ import annotations
 import re, time
 from contextlib import contextmanager
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn, Tensor
 from fastcore.basics import patch
 from fastai.learner import Learner
 from fastprogress.fastprogress import master_bar, progress_bar
-from .core import InputError, as_plain, eval_mode, norm_stats, to_pixels, check_int, check_budget, check_labels
+from .core import InputError, as_plain, eval_mode, norm_stats, to_pixels, check_int, check_budget, check_labels, rank, world_size, gather_objects
 from .data import dl_norm
 from .attack import pgd, mma, noise_attack, Normalized, linf_box
 
 # %% auto #0
-__all__ = ['eval_attacks', 'known_attacks', 'attack_spec', 'attack_label', 'parse_attacks', 'get_attack', 'robust_eval']
+__all__ = ['eval_attacks', 'known_attacks', 'attack_spec', 'attack_label', 'parse_attacks', 'get_attack', 'ImageNoise',
+           'pack_outcomes', 'unpack_outcomes', 'robust_eval']
 
 # %% ../nbs/05_evaluate.ipynb #716e3da5
 eval_attacks = ('natural', 'pgd20', 'cw', 'mma', 'autoattack')  # the protocol of PART.md, section 3
@@ -50,13 +52,14 @@ def parse_attacks(attacks) -> list:
 
 # %% ../nbs/05_evaluate.ipynb #43f0446f
 def _restarted(attack, restarts, norm):
-    "`attack` from `restarts` random starts: per image, the first AE that fools the model (else the last); no host sync."
-    def run(model, x, y):
+    "`attack` from `restarts` random starts: per image, the first AE that fools the model (else the last); each restart attacks only the survivors."
+    def run(model, x, y, rand=None):
         f = model if norm is None else Normalized(model, *norm_stats(norm, x))
-        best = attack(model, x, y)
+        best = attack(model, x, y, rand)
         for _ in range(restarts - 1):
-            with torch.no_grad(), eval_mode(model): fooled = f(best).argmax(1) != y
-            best = torch.where(fooled.view(-1, *[1] * (x.ndim - 1)), best, attack(model, x, y))
+            with torch.no_grad(), eval_mode(model): alive = (f(best).argmax(1) == y).nonzero()[:, 0]  # a host sync per restart
+            if not len(alive): break
+            best[alive] = attack(model, x[alive], y[alive], None if rand is None else rand[alive.tolist()])
         return best
     return run
 
@@ -74,17 +77,17 @@ def get_attack(name:str, # See `known_attacks`
                k:int=3, # MMA's number of target classes
                seed:int=0, # AutoAttack's seed
               ):
-    "A function `(model, x, y) -> x_adv` (pixel space) for the attack called `name`."
+    "A function `(model, x, y, rand=None) -> x_adv` (pixel space) for the attack called `name`; `rand` draws its random starts."
     kind, steps, restarts = attack_spec(name)
     alpha = eps / 4 if alpha is None else alpha
     kw = dict(norm=norm, check=False)  # robust_eval checks once, before the loop
-    if kind == 'natural': return lambda model, x, y: x
-    if kind == 'noise': return lambda model, x, y: noise_attack(x, eps, check=False)
+    if kind == 'natural': return lambda model, x, y, rand=None: x
+    if kind == 'noise': return lambda model, x, y, rand=None: noise_attack(x, eps, check=False, rand=rand)
     if kind in ('pgd', 'cw'):
-        one = lambda model, x, y: pgd(model, x, y, eps, alpha, steps, loss='ce' if kind == 'pgd' else 'cw', **kw)
+        one = lambda model, x, y, rand=None: pgd(model, x, y, eps, alpha, steps, loss='ce' if kind == 'pgd' else 'cw', rand=rand, **kw)
         return one if restarts == 1 else _restarted(one, restarts, norm)
-    if kind == 'mma': return lambda model, x, y: mma(model, x, y, eps, alpha, 20, k=k, **kw)
-    def aa(model, x, y):
+    if kind == 'mma': return lambda model, x, y, rand=None: mma(model, x, y, eps, alpha, 20, k=k, rand=rand, **kw)
+    def aa(model, x, y, rand=None):  # AutoAttack draws its own random numbers, seeded by `seed` per call
         f = model if norm is None else Normalized(model, *norm_stats(norm, x))
         return _autoattack(f, x, y, eps, seed)
     return aa
@@ -105,6 +108,29 @@ def _attack_bar(idx, mb, name, j, n):
     pb.comment = f"{name}: batches"
     pb.prefix = f"attack {j+1}/{n} ({name})"
     return pb
+
+class ImageNoise:
+    "Uniform noise in [0, 1) for a batch, drawn for each image from a stream seeded by `seed` and the image's index."
+    def __init__(self, idx, # Indices of the batch's images in the evaluated set
+                 seed:int=0):  # CPU generators take 32-bit seeds: mix both in, one-to-one in the index
+        self.gens = [torch.Generator().manual_seed((seed * 0x9E3779B1 + int(i) * 0x85EBCA77) % 2**32) for i in idx]
+    def __call__(self, x:Tensor) -> Tensor:
+        "Noise like `x`, whose rows are the batch's images, or `k` copies of them one after the other (MMA's targets)."
+        n = len(self.gens); k = len(x) // n
+        u = torch.stack([torch.rand((k, *x.shape[1:]), generator=g) for g in self.gens], 1)  # a stream goes on: restarts differ
+        return u.reshape(x.shape).to(x.device, x.dtype)
+    def __getitem__(self, sel) -> ImageNoise:
+        "The streams of the images `sel` (a list of positions in the batch), which go on from where they are."
+        sub = ImageNoise([]); sub.gens = [self.gens[i] for i in sel]
+        return sub
+
+def pack_outcomes(correct:Tensor) -> str:
+    "Per-image outcomes (a bool vector) as a hex string, one bit per image (eval_images.json of a run)."
+    return np.packbits(correct.cpu().numpy().astype(np.uint8)).tobytes().hex()
+
+def unpack_outcomes(s:str, n:int) -> Tensor:
+    "The `n` per-image outcomes that `pack_outcomes` wrote."
+    return torch.from_numpy(np.unpackbits(np.frombuffer(bytes.fromhex(s), np.uint8))[:n].astype(bool))
 
 def _gather(dl, n, device):
     "The first `n` examples of `dl` (pixel space) and their labels, on `device`."
@@ -131,8 +157,9 @@ def robust_eval(model:nn.Module, # Classifier returning logits
                 bs:int|None=None, # Batch size of the attacks (default: the loader's, else 128)
                 k:int=3, # MMA's number of target classes
                 progress:bool=True, # Show a progress bar
-               ) -> pd.DataFrame:
-    "Accuracy under each attack: a DataFrame indexed by attack, with columns accuracy, n, seconds."
+                return_correct:bool=False, # Also return `{attack: (n,) bool tensor}`, whether each image's AE was classified correctly
+               ) -> pd.DataFrame|tuple[pd.DataFrame, dict]:
+    "Accuracy under each attack: a DataFrame indexed by attack, with columns accuracy, n, seconds; shared out over `torchrun`'s processes."
     attacks = parse_attacks((attacks,) if isinstance(attacks, str) else attacks)
     eps = check_budget(eps)[0]
     if n is not None: check_int('n', n)
@@ -142,24 +169,29 @@ def robust_eval(model:nn.Module, # Classifier returning logits
     p = next(model.parameters(), None)
     x, y = _gather(dl, n, p.device if p is not None else 'cpu')
     bs = bs or getattr(dl, 'bs', None) or 128
-    rows = []
+    rows, correct = [], {}
+    mine = list(range(0, len(x), bs))[rank()::world_size()]  # this process's batches
+    progress = progress and rank() == 0
     with eval_mode(model), _frozen(model), torch.random.fork_rng(devices=[x.device] if x.device.type == 'cuda' else []):
         f = model if norm is None else Normalized(model, *norm_stats(norm, x))
         linf_box(x, eps)  # checks the images and the budget
         with torch.no_grad(): check_labels(y, len(x), f(x[:1]).shape[-1])
         mb = master_bar(list(fns.items())) if progress else list(fns.items())
         for j, (name, attack) in enumerate(mb):
-            torch.manual_seed(seed)
-            start, correct = time.perf_counter(), torch.zeros((), dtype=torch.long, device=x.device)
-            idx = range(0, len(x), bs)
-            for i in (_attack_bar(idx, mb, name, j, len(fns)) if progress else idx):
+            start, parts = time.perf_counter(), {}
+            for i in (_attack_bar(mine, mb, name, j, len(fns)) if progress else mine):
                 xb, yb = x[i:i+bs], y[i:i+bs]
-                xa = attack(model, xb, yb)
-                with torch.no_grad(): correct += (f(xa).argmax(1) == yb).sum()
-            if x.device.type == 'cuda': torch.cuda.synchronize(x.device)
-            rows.append(dict(attack=name, accuracy=correct.item() / len(x), n=len(x), seconds=time.perf_counter() - start))
+                torch.manual_seed(seed)  # whatever else draws random numbers draws the same for this batch wherever it runs
+                xa = attack(model, xb, yb, ImageNoise(range(i, i + len(xb)), seed))
+                with torch.no_grad(): parts[i] = f(xa).argmax(1) == yb
+            parts = {i: v.cpu() for i, v in parts.items()}  # one host sync per attack
+            shares = gather_objects((parts, time.perf_counter() - start))
+            ok = torch.cat([v for i, v in sorted((i, v) for p, _ in shares for i, v in p.items())])
+            correct[name] = ok
+            rows.append(dict(attack=name, accuracy=ok.float().mean().item(), n=len(x), seconds=max(s for _, s in shares)))
             if progress: mb.write(f"{name}: {rows[-1]['accuracy']:.4f} ({rows[-1]['seconds']:.1f} s)")
-    return pd.DataFrame(rows).set_index('attack')
+    df = pd.DataFrame(rows).set_index('attack')
+    return (df, correct) if return_correct else df
 
 # %% ../nbs/05_evaluate.ipynb #531f9cf2
 @patch

@@ -22,19 +22,19 @@ from fastai.torch_core import set_seed
 from fastcore.foundation import L
 import fastai.callback.schedule  # Learner.fit_one_cycle
 import part_nb
-from .core import InputError, check_choice, check_int, check_float, check_budget
+from .core import InputError, check_choice, check_int, check_float, check_budget, unwrap_model, rank, world_size, process_group
 from .data import get_dls, datasets, DataNotFoundError
 from .models import get_model, models
 from .cam import cam_methods
 from .mask import mask_sources
 from .callback import PARTCallback, methods
-from .evaluate import robust_eval, eval_attacks, parse_attacks
+from .evaluate import robust_eval, eval_attacks, parse_attacks, pack_outcomes
 
 # %% auto #0
 __all__ = ['train_defaults', 'checkpoint_format', 'run_files', 'UsageError', 'atomic_write', 'write_text', 'write_json',
            'write_csv', 'read_json', 'make_config', 'config_diff', 'plain', 'rng_state', 'set_rng_state',
            'save_checkpoint', 'load_checkpoint', 'RunSaver', 'write_history', 'read_history', 'make_dls', 'model_args',
-           'make_learner', 'make_callback', 'read_config', 'train', 'load_model', 'evaluate_run']
+           'make_learner', 'make_callback', 'read_config', 'train', 'distributed_setup', 'load_model', 'evaluate_run']
 
 # %% ../nbs/07_runs.ipynb #857a0796
 class UsageError(InputError):
@@ -128,8 +128,10 @@ def rng_state(dl=None) -> dict:
     "The states of torch's (CPU and CUDA), Python's and numpy's RNGs, and of the shuffling RNG of fastai loader `dl`."
     s = dict(torch=torch.get_rng_state(), python=plain(random.getstate()), numpy=plain(np.random.get_state()))
     if torch.cuda.is_available(): s['cuda'] = torch.cuda.get_rng_state_all()
-    if dl is not None: s['dl'] = plain(dl.rng.getstate())
+    if dl is not None: s['dl'] = plain(_shuffler(dl).rng.getstate())
     return s
+
+def _shuffler(dl): return dl.dl if type(dl).__name__ == 'DistributedDL' else dl  # under DDP, the wrapped loader shuffles
 
 def set_rng_state(s:dict, dl=None):
     "Restore the RNG states saved by `rng_state`."
@@ -138,7 +140,7 @@ def set_rng_state(s:dict, dl=None):
     v, st, g = s['python']; random.setstate((v, tuple(st), g))
     name, keys, *rest = s['numpy']; np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
     if dl is not None and 'dl' in s:
-        v, st, g = s['dl']; dl.rng.setstate((v, tuple(st), g))
+        v, st, g = s['dl']; _shuffler(dl).rng.setstate((v, tuple(st), g))
 
 # %% ../nbs/07_runs.ipynb #b5ea9448
 def save_checkpoint(path, learn:Learner, cfg:dict, epoch:int, history:list) -> Path:
@@ -146,7 +148,7 @@ def save_checkpoint(path, learn:Learner, cfg:dict, epoch:int, history:list) -> P
     sl = learn.recorder.smooth_loss
     ck = dict(format=checkpoint_format, version=1, part_nb=part_nb.__version__, config=cfg, epoch=epoch,
               model_args=model_args(cfg, learn.dls), vocab=[str(v) for v in learn.dls.vocab],
-              model=learn.model.state_dict(), opt=plain(learn.opt.state_dict()), rng=rng_state(learn.dls.train),
+              model=unwrap_model(learn.model).state_dict(), opt=plain(learn.opt.state_dict()), rng=rng_state(learn.dls.train),
               smooth_loss=dict(val=torch.as_tensor(sl.val).detach().cpu(), count=int(sl.count)), history=history)
     return atomic_write(path, lambda f: torch.save(plain(ck), f))
 
@@ -195,8 +197,9 @@ class RunSaver(Callback):
         self.history.append(row)
         # the history first, the checkpoint last: once checkpoint.pth says an epoch is done, so does the history
         # (a kill in between leaves the history one epoch ahead; --resume redoes that epoch and rewrites it)
-        write_history(self.out, self.history)
-        save_checkpoint(self.out/'checkpoint.pth', self.learn, self.cfg, self.epoch + 1, self.history)
+        if rank() == 0:  # under torchrun, rank 0 writes the run folder alone
+            write_history(self.out, self.history)
+            save_checkpoint(self.out/'checkpoint.pth', self.learn, self.cfg, self.epoch + 1, self.history)
         if self.stop_after is not None and self.epoch + 1 >= self.stop_after: raise CancelFitException()
 
 def write_history(out, history:list):
@@ -240,7 +243,7 @@ def make_callback(cfg:dict) -> PARTCallback:
                         beta=cfg['beta'], pixel_reweight=m['pixel_reweight'], mask_source=cfg['mask_source'])
 
 # %% ../nbs/07_runs.ipynb #96524fd1
-run_files = ('config.json', 'checkpoint.pth', 'history.json', 'history.csv', 'eval.json', 'eval.csv')
+run_files = ('config.json', 'checkpoint.pth', 'history.json', 'history.csv', 'eval.json', 'eval.csv', 'eval_images.json')
 
 def read_config(run) -> dict:
     "The configuration stored in run folder `run`; `UsageError` if it has none."
@@ -275,7 +278,8 @@ def train(out=None, # Run folder (default: runs/METHOD-DATA-ARCH-sSEED)
           stop_after:int|None=None, # Stop after this many epochs, as if killed (for tests of `resume`)
           **settings, # Training settings, see `train_defaults`; None means the default (or the stored value when resuming)
          ) -> Path:
-    "Train a model with the settings' method into the run folder `out`, saving a checkpoint after every epoch."
+    "Train a model with the settings' method into the run folder `out`, saving a checkpoint after every epoch; with DDP under `torchrun`."
+    distributed, main = distributed_setup(), rank() == 0
     if out is None: c = make_config(**settings); out = f"runs/{c['method']}-{c['data']}-{c['arch']}-s{c['seed']}"
     out = Path(out)
     if out.exists() and not out.is_dir(): raise UsageError(f"{out} exists and is not a folder")
@@ -295,14 +299,16 @@ def train(out=None, # Run folder (default: runs/METHOD-DATA-ARCH-sSEED)
         except Exception as e:
             raise UsageError(f"checkpoint {out/'checkpoint.pth'} does not fit the model ({type(e).__name__}: "
                              f"{str(e).splitlines()[0][:150]}); delete it or pass --force") from None
-    # Everything is checked: from here on files are written.
-    if force:
+    # Everything is checked: from here on files are written (under torchrun, by rank 0 alone).
+    if force and main:
         for f in run_files: (out/f).unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
-    for t in [t for f in run_files for t in out.glob(f'.{f}.*.tmp')]: t.unlink()  # left by a kill during a write
-    if force or ck is None and not (out/'config.json').exists() or rewrite_config:
-        write_json(out/'config.json', dict(config=cfg, created=datetime.datetime.now().isoformat(timespec='seconds'),
+    if main: out.mkdir(parents=True, exist_ok=True)
+    for t in [t for f in run_files for t in out.glob(f'.{f}.*.tmp')] if main else []: t.unlink()  # left by a kill during a write
+    if main and (force or ck is None and not (out/'config.json').exists() or rewrite_config):
+        write_json(out/'config.json', dict(config=cfg, processes=world_size(), global_bs=cfg['bs'] * world_size(),
+                                           created=datetime.datetime.now().isoformat(timespec='seconds'),
                                            part_nb=part_nb.__version__, torch=torch.__version__))
+    quiet = quiet or not main
     if resume and not ck and not quiet: print(f"{out}: nothing to resume, starting at epoch 0")
     if start >= cfg['epochs']:
         if not quiet: print(f"{out}: already complete ({start} of {cfg['epochs']} epochs)")
@@ -311,9 +317,24 @@ def train(out=None, # Run folder (default: runs/METHOD-DATA-ARCH-sSEED)
     cbs = [make_callback(cfg), RunSaver(out, cfg, ck, stop_after)]
     if quiet: learn.remove_cb(ProgressCallback)
     moms = (0.9, 0.9, 0.9) if cfg['opt'] == 'sgd' else None
-    with learn.no_logging() if quiet else nullcontext():
+    ddp = learn.distrib_ctx(sync_bn=False, cpu=not torch.cuda.is_available()) if distributed else nullcontext()
+    with ddp, learn.no_logging() if quiet else nullcontext():
         learn.fit_one_cycle(cfg['epochs'], cfg['lr'], wd=cfg['wd'], moms=moms, cbs=cbs, start_epoch=start)
     return out
+
+def _cpu_broadcast(self, t, src):
+    "fastai 2.8's `DistributedDL._broadcast` moves the indices to CUDA for nccl; gloo on CPUs broadcasts them where they are."
+    t = torch.as_tensor(t, dtype=torch.long)
+    torch.distributed.broadcast(t, src)
+    return t.tolist()
+
+def distributed_setup() -> bool:
+    "Under `torchrun` (WORLD_SIZE > 1): this process's GPU (LOCAL_RANK), or fastai's loaders fit for gloo on CPUs. True if distributed."
+    if world_size() == 1: return False
+    import fastai.distributed as fd  # Learner.distrib_ctx
+    if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+    else: fd.DistributedDL._broadcast = _cpu_broadcast
+    return True
 
 def _to(o, device):
     if torch.is_tensor(o): return o.to(device)
@@ -335,13 +356,6 @@ def load_model(run, map_location=None):
     return model.to(dev).eval(), cfg, ck
 
 # %% ../nbs/07_runs.ipynb #35098d8e
-def _eval_frame(res) -> pd.DataFrame:
-    "robust_eval's result as rows of attack, accuracy, n, seconds."
-    df = res.copy()
-    if 'attack' not in df.columns: df = df.rename_axis('attack').reset_index()
-    df = df.rename(columns={'examples': 'n'})
-    return df[[c for c in ('attack', 'accuracy', 'n', 'seconds') if c in df.columns]]
-
 def evaluate_run(run, # Run folder
                  attacks=eval_attacks, # Attacks, a sequence or a comma-separated string
                  n:int|None=None, # Evaluate on a fixed random subset of this many test images (None: all)
@@ -349,7 +363,10 @@ def evaluate_run(run, # Run folder
                  reuse:bool=False, # Keep results of this setting already in eval.json instead of recomputing them
                  progress:bool=True, # Progress bars
                 ) -> pd.DataFrame:
-    "Evaluate a run's last checkpoint on its test set with the run's `eps`; save and return the results."
+    "Evaluate a run's last checkpoint on its test set with the run's `eps`; save and return the results. Shared out under `torchrun`."
+    with process_group(): return _evaluate_run(run, attacks, n, bs, reuse, progress)
+
+def _evaluate_run(run, attacks, n, bs, reuse, progress):
     run = Path(run); attacks = parse_attacks(attacks)
     if n is not None: check_int('n', n)
     check_int('bs', bs)
@@ -360,13 +377,17 @@ def evaluate_run(run, # Run folder
     same = all(old.get(k) == v for k, v in setting.items())
     rows = {(r['attack'], r['n']): r for r in old.get('results', [])} if same else {}
     todo = [a for a in attacks if not (reuse and (a, n_images) in rows)]
+    images = read_json(run/'eval_images.json', 'evaluation') if same and (run/'eval_images.json').exists() else {}
     if todo:
-        res = _eval_frame(robust_eval(model, dls.valid, cfg['eps'], attacks=tuple(todo), bs=bs, progress=progress))
-        rows.update({(r['attack'], int(r['n'])): r for r in res.to_dict('records')})
-    rank = lambda k: (-k[1], eval_attacks.index(k[0]) if k[0] in eval_attacks else len(eval_attacks))
-    results = [plain(rows[k]) for k in sorted(rows, key=rank)]
+        res, correct = robust_eval(model, dls.valid, cfg['eps'], attacks=tuple(todo), bs=bs, progress=progress, return_correct=True)
+        rows.update({(r['attack'], int(r['n'])): r for r in res.reset_index().to_dict('records')})
+        images.update({f"{a}@{n_images}": pack_outcomes(c) for a, c in correct.items()})  # per image: for paired tests
+    if rank() > 0: return pd.DataFrame([rows[(a, n_images)] for a in attacks])  # rank 0 writes
+    order = lambda k: (-k[1], eval_attacks.index(k[0]) if k[0] in eval_attacks else len(eval_attacks))
+    results = [plain(rows[k]) for k in sorted(rows, key=order)]
     write_json(run/'eval.json', dict(run=run.name, method=cfg['method'], **setting, epochs=cfg['epochs'],
                                      date=datetime.datetime.now().isoformat(timespec='seconds'), results=results))
     df = pd.DataFrame(results)
     write_csv(run/'eval.csv', df)
+    write_json(run/'eval_images.json', images)
     return pd.DataFrame([rows[(a, n_images)] for a in attacks])[list(df.columns)]
