@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Time PART's per-batch CAM + mask (part_nb.mask.pixel_eps_map: part_nb.cam.batch_cam, then the mask) on a CIFAR ResNet-18.
+"""Time PART's per-batch CAM + mask (part_nb.mask.pixel_eps_map: part_nb.cam.batch_cam, then the mask) on a CIFAR ResNet-18 or a ViT-Ti.
 
 Random weights and images (the cost does not depend on them), batch `--bs` of 3x32x32, after `--warmup` calls,
 with device synchronisation around the timed loop. Prints ms per batch for the batched CAM alone, for CAM + mask,
@@ -9,13 +9,14 @@ reference code does, with the ratio.
     python bench/bench_cam.py                       # cuda if available, else cpu; bs 128
     python bench/bench_cam.py --device cpu --iters 2 --warmup 1 --reference --ref-n 32
     python bench/bench_cam.py --amp bf16 --channels-last
+    python bench/bench_cam.py --arch vit_tiny --reference     # timm ViT-Ti, 4x4 patches: tokens laid out on the 8x8 grid
 """
 from __future__ import annotations
 import argparse, platform, time
 from contextlib import nullcontext
 import torch
-from part_nb.models import resnet18_cifar
-from part_nb.cam import batch_cam, find_cam_layer
+from part_nb.models import resnet18_cifar, vit_tiny
+from part_nb.cam import batch_cam, find_cam_layer, token_reshape
 from part_nb.mask import pixel_eps_map, full_budget_fraction
 
 
@@ -39,7 +40,8 @@ def main(argv=None):
     p.add_argument('--bs', type=int, default=128)
     p.add_argument('--iters', type=int, default=20)
     p.add_argument('--warmup', type=int, default=3)
-    p.add_argument('--width', type=int, default=64, help='ResNet-18 width (64: the paper\'s 11M-parameter model)')
+    p.add_argument('--arch', default='resnet18', choices=['resnet18', 'vit_tiny'])
+    p.add_argument('--width', type=int, help='ResNet-18 width (default 64: the paper\'s 11M-parameter model); ViT token width (default 192)')
     p.add_argument('--method', default='gradcam', help='gradcam, xgradcam, layercam or gradcam++')
     p.add_argument('--rule', default='zscore', help='mask rule: zscore, top or soft')
     p.add_argument('--amp', choices=['none', 'bf16', 'fp16'], default='none', help='autocast dtype of the forward pass')
@@ -52,7 +54,8 @@ def main(argv=None):
 
     dev = torch.device(a.device)
     torch.manual_seed(0)
-    model = resnet18_cifar(width=a.width).to(dev).eval()
+    a.width = a.width or (64 if a.arch == 'resnet18' else 192)
+    model = (resnet18_cifar if a.arch == 'resnet18' else vit_tiny)(width=a.width).to(dev).eval()
     x = torch.rand(a.bs, 3, 32, 32, device=dev)
     if a.channels_last: model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     amp = nullcontext() if a.amp == 'none' else torch.autocast(dev.type, dtype=dict(bf16=torch.bfloat16, fp16=torch.float16)[a.amp])
@@ -65,7 +68,7 @@ def main(argv=None):
 
     name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
     print(f"device: {dev} ({name}); torch {torch.__version__}")
-    print(f"ResNet-18 width {a.width}, 3x32x32, batch {a.bs}, method {a.method}, rule {a.rule}, amp {a.amp}, "
+    print(f"{'ResNet-18' if a.arch == 'resnet18' else 'ViT-Ti (timm, 4x4 patches)'} width {a.width}, 3x32x32, batch {a.bs}, method {a.method}, rule {a.rule}, amp {a.amp}, "
           f"channels_last {a.channels_last}, {a.iters} iters after {a.warmup} warm-up")
     t_cam = time_ms(cam_only, dev, a.iters, a.warmup)
     t_all = time_ms(cam_mask, dev, a.iters, a.warmup)
@@ -75,7 +78,7 @@ def main(argv=None):
           f"{frac:.3f} of pixels at full eps with random weights)")
     if a.reference:
         from pytorch_grad_cam import GradCAM
-        cam = GradCAM(model=model, target_layers=[find_cam_layer(model)])
+        cam = GradCAM(model=model, target_layers=[find_cam_layer(model)], reshape_transform=token_reshape(model, x[:1]) if a.arch == 'vit_tiny' else None)
         def reference(n=a.bs): return [cam(input_tensor=x[i:i+1], targets=None) for i in range(n)]  # float32, as the reference
         n = min(a.ref_n or a.bs, a.bs)
         reference(2)

@@ -46,6 +46,8 @@ full)
 bench)
   # session 2 ran: bench_step.py --profile; bench_train.py --repeat 3 --batches 20 --warm 3; ... --batches 10 --warm 3 --bf16
   { python3 bench/bench_step.py --profile --fastai
+    python3 bench/bench_fast.py                                   # fast PART vs PGD-10 PART vs AT-N-FGSM, paired
+    python3 bench/bench_cam.py --arch vit_tiny --reference          # the CAM benchmark's ViT row
     python3 bench/bench_train.py --repeat ${REPEAT:-7} --batches 20 --warm 3; } 2>&1 | grep -v Warning | tee "$OUT/bench.txt" ;;
 results)
   touch /tmp/results.start

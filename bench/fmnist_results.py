@@ -34,7 +34,7 @@ def job_settings(name, a):
     "The `part_nb train` options of job `name` (without seed, out)."
     s = dict(data=a.data, arch=a.arch, width=a.width, epochs=a.epochs, warmup=a.warmup, eps=a.eps,
              alpha=a.alpha, steps=a.steps, bs=a.bs, lr=a.lr, n_train=a.n_train, n_valid=a.n_valid, path=a.path,
-             precision=a.precision)
+             precision=a.precision, opt=a.opt)
     if name in table1: return dict(s, method=name)
     if name == 'part-nfgsm-sep': return dict(s, method='part-nfgsm', cam_pass='separate')
     if name in fast: return dict(s, method=name)
@@ -126,7 +126,7 @@ def main():
     a('--eps', type=float, default=0.1); a('--alpha', type=float, default=0.025); a('--steps', type=int, default=10)
     a('--bs', type=int, default=256); a('--lr', type=float, default=0.05)
     a('--n-train', type=int); a('--n-valid', type=int, default=2000, help='images validated on per epoch')
-    a('--precision', default='fp32')
+    a('--precision', default='fp32'); a('--opt', default='sgd', help='sgd or adam (ViTs)')
     a('--eps-mean', type=float, help="AT-at-mean's training budget (default: read from this folder's part-s0 history)")
     a('--attacks', default='natural,pgd20,cw,mma', help='attacks on the full test set')
     a('--aa-n', type=int, default=1000, help='test images of the AutoAttack evaluation (0: none)')

@@ -18,7 +18,7 @@ def markdown(df: pd.DataFrame) -> str:
 
 def paired(t: pd.DataFrame, pairs: str) -> pd.DataFrame:
     "Per seed, variant A minus variant B on every accuracy column, for each 'A-B' of `pairs` (split at the first '-' that leaves a known variant on each side)."
-    known, acc = set(t.variant), [c for c in t.columns if c in ('natural', 'PGD-20', 'CW', 'MMA') or '@' in c]
+    known, acc = set(t.variant), [c for c in t.columns if c in ('natural', 'CW', 'MMA') or c.startswith('PGD-') or '@' in c]
     rows, fmt = [], lambda v: '' if pd.isna(v) else f'{v:+.2f}'
     for pr in pairs.split(','):
         cut = [i for i, ch in enumerate(pr) if ch == '-' and pr[:i] in known and pr[i+1:] in known]

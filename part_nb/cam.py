@@ -6,17 +6,19 @@ Docs: https://part-nb.github.io/part_nb/cam.html.md"""
 
 # %% ../nbs/02_cam.ipynb #61b47073
 from __future__ import annotations
+import math
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from .core import InputError, eval_mode, unwrap_model, minmax, check_choice
 
 # %% auto #0
-__all__ = ['cam_methods', 'find_cam_layer', 'cam_layer_size', 'usable_cam_layer', 'scale_cam', 'raw_cam', 'batch_cam',
-           'show_cams', 'capture_layer', 'zoo_cam']
+__all__ = ['cam_methods', 'find_cam_layer', 'cam_layer_size', 'usable_cam_layer', 'scale_cam', 'token_reshape', 'raw_cam',
+           'batch_cam', 'show_cams', 'capture_layer', 'zoo_cam']
 
 # %% ../nbs/02_cam.ipynb #11f6ca6e
 def _has_conv(m:nn.Module) -> bool: return any(isinstance(o, nn.Conv2d) for o in m.modules())
+def _is_vit(m:nn.Module) -> bool: return hasattr(m, 'blocks') and hasattr(m, 'patch_embed') and hasattr(m, 'num_prefix_tokens')  # timm
 
 # %% ../nbs/02_cam.ipynb #d6ce3727
 def find_cam_layer(model:nn.Module, # The classifier (wrappers such as DDP are looked through)
@@ -31,6 +33,7 @@ def find_cam_layer(model:nn.Module, # The classifier (wrappers such as DDP are l
         except AttributeError: raise InputError(f"the model has no submodule named {layer!r}; "
                                                 f"pass the CAM layer as a module or as a name from `model.named_modules()`") from None
     if layer is not None: raise TypeError(f"`layer` must be None, an nn.Module or a submodule name, got {type(layer).__name__}")
+    if _is_vit(model): return model.blocks[-1].norm1  # a timm Vision Transformer (see the token models below)
     if not _has_conv(model): raise InputError(f"{type(model).__name__} has no nn.Conv2d layer, so it has no CAM layer; "
                                               "pass `layer=` explicitly")
     m = model
@@ -58,12 +61,18 @@ def cam_layer_size(model:nn.Module, # The classifier
                    x:Tensor, # Images like those the CAM will see (one is used)
                    layer:nn.Module|str|None=None, # CAM layer override (see `find_cam_layer`)
                   ) -> tuple[int, int]:
-    "The spatial size `(h, w)` of the CAM layer's output for images like `x`."
+    "The spatial size `(h, w)` of the CAM layer's output for images like `x` (for a token model, its patch grid)."
     model = unwrap_model(model)
-    target = find_cam_layer(model, layer)
-    sizes = [s for _, m, s in _output_sizes(model, x) if m is target]
-    if not sizes: raise InputError("the CAM layer was not called in the model's forward pass")
-    return sizes[-1]
+    outs = []
+    hook = find_cam_layer(model, layer).register_forward_hook(lambda m, i, o: outs.append(o))
+    try:
+        with eval_mode(model), torch.no_grad(): model(x[:1])
+    finally: hook.remove()
+    if not outs: raise InputError("the CAM layer was not called in the model's forward pass")
+    o = outs[-1]
+    if isinstance(o, Tensor) and o.ndim == 3: return tuple(token_reshape(model, x)(o).shape[-2:])  # tokens (see below)
+    if not (isinstance(o, Tensor) and o.ndim == 4): raise InputError(f"the CAM layer must output feature maps or tokens, got {type(o).__name__}")
+    return tuple(o.shape[-2:])
 
 def usable_cam_layer(model:nn.Module, # The classifier
                      x:Tensor, # Images like those the CAM will see (one is used)
@@ -100,17 +109,40 @@ def scale_cam(cam:Tensor, # Raw CAMs (N, h, w)
     if size is None or tuple(size) == tuple(cam.shape[-2:]): return cam
     return minmax(F.interpolate(cam[:, None], size=tuple(size), mode='bilinear', align_corners=False)[:, 0], 1e-7)
 
+# %% ../nbs/02_cam.ipynb #213b6a9e
+def token_reshape(model:nn.Module, # The classifier (a timm ViT: its `num_prefix_tokens` and patch size are read)
+                  x:Tensor|None=None, # Its input images, for the grid (default: a square grid)
+                  prefix:int|None=None, # Tokens before the patch tokens (default: the model's `num_prefix_tokens`, else 1)
+                 ):
+    "A function turning tokens (N, T, K) into maps (N, K, h, w) (and leaving maps as they are)."
+    model = unwrap_model(model)
+    prefix = getattr(model, 'num_prefix_tokens', 1) if prefix is None else prefix
+    p = getattr(getattr(model, 'patch_embed', None), 'patch_size', None)
+    grid = (x.shape[-2] // p[0], x.shape[-1] // p[1]) if x is not None and p is not None else None
+    def reshape(t:Tensor) -> Tensor:
+        if t.ndim == 4: return t
+        n, T, k = t.shape
+        h, w = grid or (math.isqrt(T - prefix),) * 2
+        if T - prefix != h * w or h < 1:
+            raise InputError(f"the CAM layer gives {T} tokens: after {prefix} class/register token(s), {T - prefix} do not make "
+                             f"a {h}x{w} grid of patches; pass `reshape=` a function (N, T, K) -> (N, K, h, w)")
+        return t[:, prefix:].reshape(n, h, w, k).permute(0, 3, 1, 2)
+    return reshape
+
 # %% ../nbs/02_cam.ipynb #ef310293
 class _ActivationLeaf:
     "Forward hook: replace the layer output by a leaf that requires grad, and turn grad mode on from here on."
     def __init__(self): self.act = None
     def __call__(self, module, inp, out):
-        if not isinstance(out, Tensor) or out.ndim != 4:
-            raise InputError(f"the CAM layer must output a (N, K, h, w) tensor, got "
-                             f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
+        _check_layer_output(out)
         torch.set_grad_enabled(True)
         self.act = out.detach().requires_grad_()
         return self.act.clone()  # a copy: an in-place op after the layer (ReLU(inplace=True)) must not change the leaf
+
+def _check_layer_output(out):
+    if not isinstance(out, Tensor) or out.ndim not in (3, 4):
+        raise InputError(f"the CAM layer must output feature maps (N, K, h, w) or tokens (N, T, K), got "
+                         f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
 
 def _check_target(target, x:Tensor) -> Tensor|None:
     if target is None: return None
@@ -133,6 +165,7 @@ def raw_cam(model:nn.Module, # A CNN classifier returning logits (N, n_classes)
             target:Tensor|None=None, # (N,) class indices; None: the predicted classes
             layer:nn.Module|str|None=None, # CAM layer override (see `find_cam_layer`)
             return_logits:bool=False, # Also return the logits (N, n_classes) of the same forward pass, detached
+            reshape=None, # Tokens (N, T, K) -> maps (N, K, h, w) for a token model's CAM layer (default: `token_reshape(model, x)`)
            ) -> Tensor|tuple[Tensor, Tensor]:
     "Unscaled CAMs at the CAM layer's resolution (N, h, w), float32, before the ReLU; with `return_logits`, `(cams, logits)`."
     x = _check_input(x)
@@ -156,8 +189,9 @@ def raw_cam(model:nn.Module, # A CNN classifier returning logits (N, n_classes)
         finally:
             torch.set_grad_enabled(grad_mode)
             handle.remove()
+    reshape = reshape or token_reshape(model, x)
     with torch.autocast(x.device.type, enabled=False), torch.no_grad():
-        cam = cam_methods[method](leaf.act.detach().float(), g.float())
+        cam = cam_methods[method](reshape(leaf.act.detach()).float(), reshape(g).float())
     return (cam, out.detach()) if return_logits else cam
 
 # %% ../nbs/02_cam.ipynb #429e65e2
@@ -167,14 +201,15 @@ def batch_cam(model:nn.Module, # A CNN classifier returning logits (N, n_classes
               target:Tensor|None=None, # (N,) class indices; None: the predicted classes
               layer:nn.Module|str|None=None, # CAM layer override (see `find_cam_layer`)
               return_logits:bool=False, # Also return the logits (N, n_classes) of the CAM's forward pass
+              reshape=None, # Tokens -> maps for a token model (default: `token_reshape(model, x)`; see `raw_cam`)
              ) -> Tensor|tuple[Tensor, Tensor]:
     "CAMs of a batch (N, H, W): float32, each scaled to [0, 1], the input's size, on `x.device`, detached; with `return_logits`, `(cams, logits)`."
     if isinstance(method, type):
-        cam = zoo_cam(model, x, method, target, layer)
+        cam = zoo_cam(model, x, method, target, layer, **({} if reshape is None else dict(reshape_transform=reshape)))
         if not return_logits: return cam
         m = unwrap_model(model)  # pytorch_grad_cam keeps its logits: one more forward pass
         with eval_mode(m), torch.no_grad(): return cam, m(_check_input(x)).detach()
-    cam = raw_cam(model, x, method, target, layer, return_logits)
+    cam = raw_cam(model, x, method, target, layer, return_logits, reshape)
     if return_logits: return scale_cam(cam[0], x.shape[-2:]), cam[1]
     return scale_cam(cam, x.shape[-2:])
 
@@ -218,12 +253,12 @@ class capture_layer:
     "While active, record the output of the CAM layer (`.act`) and, once a backward pass has run through it, its gradient (`.grad`)."
     def __init__(self, model:nn.Module, # The classifier
                  layer:nn.Module|str|None=None, # CAM layer override (see `find_cam_layer`)
+                 reshape=None, # Tokens -> maps for a token model (default: `token_reshape(model)`, a square grid)
                 ):
         self.layer, self.act, self.grad, self._handle = find_cam_layer(model, layer), None, None, None
+        self.reshape = reshape or token_reshape(model)
     def _hook(self, module, inp, out):
-        if not isinstance(out, Tensor) or out.ndim != 4:
-            raise InputError(f"the CAM layer must output a (N, K, h, w) tensor, got "
-                             f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
+        _check_layer_output(out)
         self.act = out
         if out.requires_grad: out.register_hook(self._save_grad)
         return out.clone()  # an in-place op after the layer must not change the recorded activation
@@ -240,7 +275,7 @@ class capture_layer:
         elif self.grad is None: raise InputError("no backward pass went through the CAM layer: pass `score`")
         else: g = self.grad
         with torch.autocast(self.act.device.type, enabled=False), torch.no_grad():
-            return cam_methods[method](self.act.detach().float(), g.float())
+            return cam_methods[method](self.reshape(self.act.detach()).float(), self.reshape(g).float())
 
 # %% ../nbs/02_cam.ipynb #1776ac41
 def zoo_cam(model:nn.Module, # A CNN classifier returning logits

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['models', 'BasicBlock', 'ResNetCIFAR', 'resnet18_cifar', 'PreActBlock', 'PreActResNetCIFAR', 'preact_resnet18',
-           'WideBlock', 'WideResNet', 'wrn34_10', 'small_cnn', 'get_model']
+           'WideBlock', 'WideResNet', 'wrn34_10', 'small_cnn', 'vit_tiny', 'vit_mini', 'get_model']
 
 # %% ../nbs/01_models.ipynb #644f87f4
 class BasicBlock(nn.Module):
@@ -161,10 +161,29 @@ def small_cnn(in_channels:int=1, # Image channels
     m.cam_layer = 'features'
     return m
 
-# %% ../nbs/01_models.ipynb #3d893bbd
-models = dict(resnet18=resnet18_cifar, preact_resnet18=preact_resnet18, wrn34_10=wrn34_10, small_cnn=small_cnn)
+# %% ../nbs/01_models.ipynb #a42dab4a
+def vit_tiny(in_channels:int=3, # Image channels
+             n_classes:int=10, # Number of classes
+             width:int=192, # Token width (ViT-Ti: 192)
+             depth:int=12, # Transformer blocks (ViT-Ti: 12)
+             heads:int=3, # Attention heads (ViT-Ti: 3)
+             patch:int=4, # Patch side in pixels
+            ) -> nn.Module:
+    "A timm Vision Transformer for 28x28/32x32 images, randomly initialised; its CAM layer is `blocks.{depth-1}.norm1`."
+    from timm.models.vision_transformer import VisionTransformer
+    m = VisionTransformer(img_size=32, patch_size=patch, in_chans=in_channels, num_classes=n_classes, embed_dim=width,
+                          depth=depth, num_heads=heads, dynamic_img_size=True)
+    m.cam_layer = f'blocks.{depth - 1}.norm1'
+    return m
 
-def get_model(arch:str, # One of `models`: 'resnet18', 'preact_resnet18', 'wrn34_10', 'small_cnn'
+def vit_mini(in_channels:int=3, n_classes:int=10, width:int=64) -> nn.Module:
+    "A CPU-sized `vit_tiny`: 4 blocks of width 64 with 2 heads (0.2M parameters)."
+    return vit_tiny(in_channels, n_classes, width=width, depth=4, heads=2)
+
+# %% ../nbs/01_models.ipynb #3d893bbd
+models = dict(resnet18=resnet18_cifar, preact_resnet18=preact_resnet18, wrn34_10=wrn34_10, small_cnn=small_cnn, vit_tiny=vit_tiny, vit_mini=vit_mini)
+
+def get_model(arch:str, # One of `models`: 'resnet18', 'preact_resnet18', 'wrn34_10', 'small_cnn', 'vit_tiny', 'vit_mini'
               in_channels:int=3, # Image channels
               n_classes:int=10, # Number of classes
               **kwargs) -> nn.Module:

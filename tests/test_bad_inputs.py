@@ -112,8 +112,8 @@ resume-finished | train --out {w}/run --resume | 0 | already complete
 idx-truncated-gz | train --path {w}/fm_trunc_gz --out {w}/x | 2 | train-images-idx3-ubyte.gz: truncated
 idx-truncated-raw | train --path {w}/fm_trunc_raw --out {w}/x | 2 | train-images-idx3-ubyte: truncated
 idx-count-mismatch | train --path {w}/fm_count --out {w}/x | 2 | labels
-eval-n-zero | eval {w}/run --attacks natural --n 0 | 2 | argument --n: must be at least 1
-eval-n-negative | eval {w}/run --attacks natural --n -5 | 2 | argument --n: must be at least 1
+eval-n-zero | eval {w}/run --attacks natural --n 0 | 2 | argument --n/--n-images: must be at least 1
+eval-n-negative | eval {w}/run --attacks natural --n -5 | 2 | argument --n/--n-images: must be at least 1
 eval-bs-zero | eval {w}/run --attacks natural --bs 0 | 2 | argument --bs: must be at least 1
 threads-negative | train --threads -1 --path {w}/fm --out {w}/x | 2 | argument --threads: must be at least 1
 threads-zero | report {w}/run --threads 0 | 2 | argument --threads: must be at least 1

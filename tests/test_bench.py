@@ -49,6 +49,9 @@ def test_bench_train():
 def test_bench_cam():
     out = bench('bench_cam.py', '--width', 4, '--bs', 4, '--iters', 1, '--warmup', 1, '--reference', '--ref-n', 2)
     assert 'ms' in out and 'grad' in out.lower(), out
+    out = bench('bench_cam.py', '--arch', 'vit_tiny', '--width', 12, '--bs', 4, '--iters', 1, '--warmup', 1, '--reference', '--ref-n', 2)
+    assert figure(out, r'^batched CAM \+ mask: +([0-9.]+) ms/batch') > 0 and 'ViT-Ti' in out, out
+    assert figure(out, r'([0-9.]+)x the batched CAM \+ mask') > 0, out
 
 
 def test_bench_fast():
