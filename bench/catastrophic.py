@@ -74,10 +74,10 @@ def plot(out: Path):
             axs[0].plot([r['epoch'] + 1 for r in rs], [100 * r['pgd20'] for r in rs], **kw)
             axs[1].plot([r['epoch'] + 1 for r in rs], [100 * r['fgsm'] for r in rs], **kw)
     eps = rows[0]['eps']
-    for ax, t in zip(axs, ('PGD-20', 'FGSM (the training attack)')):
-        ax.set_xlabel('epoch'); ax.set_ylabel(f'{t} accuracy (%), eps = {eps:g}'); ax.grid(alpha=0.3)
+    for ax, t in zip(axs, ('PGD-20', 'FGSM (the attack FGSM training overfits to)')):
+        ax.set_xlabel('epoch'); ax.set_ylabel('accuracy (%)'); ax.set_title(t, fontsize=9); ax.grid(alpha=0.3)
     axs[0].legend(fontsize=8)
-    fig.suptitle('Catastrophic overfitting on Fashion-MNIST: one line per run', fontsize=10)
+    fig.suptitle(f'Catastrophic overfitting on Fashion-MNIST, eps = {eps:g}: test accuracy after each epoch, one line per run', fontsize=10)
     fig.tight_layout(); fig.savefig(out / 'catastrophic.png', dpi=120)
     print(f"wrote {out / 'catastrophic.png'}")
 
