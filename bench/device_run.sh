@@ -13,6 +13,11 @@
 #                                      # at once (the GPU is launch-bound at batch 128); natural/PGD-20/CW on all 10,000 test
 #                                      # images, AutoAttack on the fixed 1,000. Checkpoints (~90 MB each) cannot travel back
 #                                      # (64 MiB a call): every run must finish inside its call; histories and evals -> $OUT.
+#   bash bench/device_run.sh speed     # issue 22: bench_speed.py: AT and PART epoch time under each fast-path option (compiled
+#                                      # attack, bf16, channels-last; CUDA graphs), paired, batch 128 and 512 (about 6 min)
+#   bash bench/device_run.sh recipe    # issue 22: accuracy of the fast recipe (batch 512, lr x4, bf16, channels-last, compiled
+#                                      # attack) against the current one (batch 128, fp32): CIFAR-10 (JPEG copy), ResNet-18,
+#                                      # AT and PART, EPOCHS (default 8) each, natural/PGD-20 on the 10,000 test images
 # Next GPU session, two calls (15 minutes in all; the start costs 2-3):
 #   1. CIFAR-10, carry .whl and .data/cifar10-jpeg.tar.gz (cp ../shared/data/cifar10-jpeg.tar.gz .data/), timeout_s 480:
 #      JOBS=at,part SEEDS=0 EPOCHS=8 PARALLEL=2 DEADLINE=60 HARD=420 bash bench/device_run.sh cifar10
@@ -63,5 +68,19 @@ cifar10)
       --jobs ${JOBS:-at,part,at-mean,part-shuffled,part-random,part-inverted} --parallel ${PARALLEL:-2} \
       --deadline ${DEADLINE:-60} --hard ${HARD:-420} 2>&1 | tee "$OUT/results.txt"
   find runs/cifar10 -type f -newer /tmp/results.start ! -name '*.pth' | tar czf "$OUT/runs.tar.gz" -T - ;;
+speed)
+  { python3 bench/bench_speed.py --block 10 --rounds 3
+    python3 bench/bench_speed.py --options plain,compile,compile+bf16+cl --compile-mode reduce-overhead --block 10 --rounds 3
+    python3 bench/bench_speed.py --bs 512 --options plain,bf16+cl,compile+bf16+cl --block 5 --rounds 3
+    python3 bench/bench_step.py --profile --steps 10 --block 5 --rounds 2 --iters 5; } 2>&1 | grep -v Warning | tee "$OUT/speed.txt" ;;
+recipe)
+  touch /tmp/results.start
+  C="--data cifar10 --path $PWD/.data/cifar10-jpeg.tar.gz --arch resnet18 --width 64 --epochs ${EPOCHS:-8} --warmup 0.25 \
+     --eps 0.03137254901960784 --alpha 0.00784313725490196 --steps 10 --n-valid 1000 --aa-n 0 --eval-bs 1000 \
+     --attacks natural,pgd20 --seeds ${SEEDS:-0} --jobs at,part --deadline ${DEADLINE:-60} --hard ${HARD:-420}"
+  python3 bench/fmnist_results.py $C --out runs/recipe-plain --bs 128 --lr 0.1 --parallel 2 2>&1 | tee "$OUT/recipe-plain.txt" &
+  python3 bench/fmnist_results.py $C --out runs/recipe-fast --bs 512 --lr 0.4 --precision bf16 --channels-last --compile \
+      --parallel 2 2>&1 | tee "$OUT/recipe-fast.txt"; wait
+  find runs/recipe-* -type f -newer /tmp/results.start ! -name '*.pth' | tar czf "$OUT/runs.tar.gz" -T - ;;
 esac
 echo "$1 took $(( $(date +%s) - t0 )) s"

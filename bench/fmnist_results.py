@@ -34,7 +34,7 @@ def job_settings(name, a):
     "The `part_nb train` options of job `name` (without seed, out)."
     s = dict(data=a.data, arch=a.arch, width=a.width, epochs=a.epochs, warmup=a.warmup, eps=a.eps,
              alpha=a.alpha, steps=a.steps, bs=a.bs, lr=a.lr, n_train=a.n_train, n_valid=a.n_valid, path=a.path,
-             precision=a.precision, opt=a.opt)
+             precision=a.precision, opt=a.opt, compile=a.compile, channels_last=a.channels_last)
     if name in table1: return dict(s, method=name)
     if name == 'part-nfgsm-sep': return dict(s, method='part-nfgsm', cam_pass='separate')
     if name in fast: return dict(s, method=name)
@@ -62,8 +62,8 @@ def part_mean_budget(run: Path) -> float | None:
 def options(d):
     out = []
     for k, v in d.items():
-        if v is None: continue
-        out += [f"--{k.replace('_', '-')}", str(v)]
+        if v is None or v is False: continue
+        out += [f"--{k.replace('_', '-')}"] + ([] if v is True else [str(v)])
     return out
 
 
@@ -127,6 +127,8 @@ def main():
     a('--bs', type=int, default=256); a('--lr', type=float, default=0.05)
     a('--n-train', type=int); a('--n-valid', type=int, default=2000, help='images validated on per epoch')
     a('--precision', default='fp32'); a('--opt', default='sgd', help='sgd or adam (ViTs)')
+    a('--compile', nargs='?', const=True, help="the PGD attack on a compiled model (part_nb train --compile [MODE])")
+    a('--channels-last', action='store_true', help='channels-last model (part_nb train --channels-last)')
     a('--eps-mean', type=float, help="AT-at-mean's training budget (default: read from this folder's part-s0 history)")
     a('--attacks', default='natural,pgd20,cw,mma', help='attacks on the full test set')
     a('--aa-n', type=int, default=1000, help='test images of the AutoAttack evaluation (0: none)')

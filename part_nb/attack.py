@@ -10,7 +10,7 @@ import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from contextlib import nullcontext
-from .core import InputError, as_plain, norm_stats, check_images, check_labels, eval_mode, check_choice
+from .core import InputError, as_plain, norm_stats, check_images, check_labels, eval_mode, frozen, unwrap_model, check_choice
 from .cam import capture_layer
 
 # %% auto #0
@@ -83,10 +83,10 @@ def _ascend(f, x_adv, lo, hi, objective, alpha, steps):
         x_adv = x_adv.detach().add_(g.sign_(), alpha=alpha).clamp_(lo, hi)
     return x_adv.detach()
 
-def _check_labels(f, x, y, check, logits=None):
-    "Labels checked against the model's number of classes (one forward of one image unless `logits` are given)."
+def _check_labels(model, norm, x, y, check, logits=None):
+    "Labels checked against the model's number of classes (unless `logits` are given, one forward of one image through the plain model: a compiled one would compile for it)."
     if check and logits is None:
-        with torch.no_grad(): logits = f(x[:1])
+        with torch.no_grad(): logits = _pixel_model(unwrap_model(model), norm, x)(x[:1])
     check_labels(y, len(x), logits.shape[-1] if check else None)
 
 def _check_steps(alpha, steps):
@@ -113,7 +113,7 @@ def pgd(model:nn.Module, # Classifier returning logits
     _check_steps(alpha, steps)
     if not callable(loss) and loss not in attack_losses:
         raise InputError(f"unknown loss {loss!r}; known: {', '.join(attack_losses)}, or a callable (logits, y) -> scalar")
-    with eval_mode(model):
+    with eval_mode(model), frozen(model):
         f = _pixel_model(model, norm, x)
         if loss == 'trades':
             if p_nat is None:
@@ -126,7 +126,7 @@ def pgd(model:nn.Module, # Classifier returning logits
             start = (x + 0.001 * torch.randn_like(x)).clamp_(lo, hi)
         else:
             if p_nat is not None: raise InputError("p_nat is only used by loss='trades'")
-            _check_labels(f, x, y, check)
+            _check_labels(model, norm, x, y, check)
             lf = attack_losses.get(loss, loss)
             objective = lambda z: lf(z, y)
             start = _uniform_start(x, eps, lo, hi, rand) if random_start else x.clone()
@@ -162,10 +162,10 @@ def mma(model:nn.Module, # Classifier returning logits
     _check_steps(alpha, steps)
     if not isinstance(k, int) or k < 1: raise InputError(f"k must be an int >= 1, got {k!r}")
     n, rest = len(x), [1] * (x.ndim - 1)
-    with eval_mode(model):
+    with eval_mode(model), frozen(model):
         f = _pixel_model(model, norm, x)
         with torch.no_grad(): z = f(x)
-        _check_labels(f, x, y, check, logits=z)
+        _check_labels(model, norm, x, y, check, logits=z)
         k = min(k, z.shape[1] - 1)
         tgt = z.float().scatter(1, y[:, None], float('-inf')).topk(k, 1).indices.T.reshape(-1, 1)  # (k*N, 1), target-major
         xs, ys = x.repeat(k, *rest), y.repeat(k)[:, None]
@@ -209,9 +209,9 @@ def single_step(model:nn.Module, # Classifier returning logits
     eps0, _, _ = _budget(x, eps, check)
     if budget_fn is not None and not isinstance(eps0, float):
         raise InputError("with `budget_fn` the budget map comes from the pass: give `eps` as a float")
-    with eval_mode(model):
+    with eval_mode(model), frozen(model):
         f = _pixel_model(model, norm, x)
-        _check_labels(f, x, y, check)
+        _check_labels(model, norm, x, y, check)
         u = torch.rand_like(x).mul_(2).sub_(1) if p['noise'] else None
         x0 = (x + p['noise'] * eps0 * u).clamp_(0, 1) if p['noise'] else x.clone()
         x0.requires_grad_(True)

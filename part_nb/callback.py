@@ -13,15 +13,15 @@ from torch import nn
 from fastai.callback.core import Callback
 from fastai.learner import Metric
 from fastcore.basics import store_attr
-from .core import InputError, check_budget, check_float, check_int, check_choice, unwrap_model, to_pixels, from_pixels
+from .core import InputError, check_budget, check_float, check_int, check_choice, unwrap_model, to_pixels, from_pixels, norm_stats
 from .data import dl_norm
 from .cam import cam_methods, find_cam_layer, cam_layer_size, usable_cam_layer, scale_cam
 from .mask import pixel_eps_map, eps_map, full_budget_fraction, check_rule, check_mask_source
-from .attack import pgd, single_step, single_step_attacks
+from .attack import pgd, single_step, single_step_attacks, Normalized
 
 # %% auto #0
-__all__ = ['methods', 'outer_losses', 'train_attacks', 'trades_loss', 'mart_loss', 'method_of', 'TrainStat', 'warmup_epochs',
-           'PARTCallback', 'ATCallback', 'TRADESCallback', 'MARTCallback']
+__all__ = ['methods', 'outer_losses', 'train_attacks', 'compile_modes', 'trades_loss', 'mart_loss', 'method_of', 'TrainStat',
+           'warmup_epochs', 'PARTCallback', 'ATCallback', 'TRADESCallback', 'MARTCallback']
 
 # %% ../nbs/06_callback.ipynb #33569f3b
 def trades_loss(logits_nat:torch.Tensor, # Logits of the natural images
@@ -64,6 +64,7 @@ for a, label in (('nfgsm', 'N-FGSM'), ('fgsm-rs', 'FGSM-RS'), ('fgsm', 'FGSM')):
     methods[f'part-{a}'] = dict(name=f'PART-{label}', loss='at', pixel_reweight=True, attack=a)
 outer_losses = ('at', 'trades', 'mart')
 train_attacks = ('pgd', *single_step_attacks)
+compile_modes = ('default', 'reduce-overhead', 'max-autotune', 'max-autotune-no-cudagraphs')  # torch.compile's
 
 def method_of(loss:str, pixel_reweight:bool, attack:str='pgd') -> str:
     "The key of `methods` for an outer loss, a budget kind and a training attack."
@@ -113,6 +114,7 @@ class PARTCallback(Callback):
                  layer:nn.Module|str|None=None, # CAM layer (module or name) overriding the model's `cam_layer`
                  attack:str='pgd', # Training attack: 'pgd' (`alpha`, `steps`), or single-step 'nfgsm', 'fgsm-rs', 'fgsm' (fast PART)
                  cam_pass:str='shared', # Single-step PART: 'shared' (the CAM from the attack's own pass) or 'separate' (its own pass)
+                 compile:bool|str=False, # PGD attack on a `torch.compile`d model: True, or a mode ('reduce-overhead': CUDA graphs)
                 ):
         check_budget(eps, eps_low if pixel_reweight else None)
         check_float('alpha', alpha, 0, lo_open=True); check_int('steps', steps)
@@ -121,6 +123,9 @@ class PARTCallback(Callback):
         if attack != 'pgd' and cam_pass == 'shared' and pixel_reweight and isinstance(cam, type):
             raise InputError("a pytorch_grad_cam class makes its own pass: use cam_pass='separate' with it")
         if not isinstance(cam, type): check_choice('CAM method', cam, cam_methods)
+        if compile is not False:
+            if compile is not True: check_choice('torch.compile mode', compile, compile_modes)
+            if attack != 'pgd': raise InputError(f"compile= compiles the PGD attack; the single-step attack {attack!r} runs eagerly: drop compile=")
         check_choice('CAM target', target, ('pred', 'label')); check_choice('loss', loss, outer_losses)
         check_rule(rule, thresh, frac); check_mask_source(mask_source, rule)
         check_float('warmup', warmup, 0)
@@ -145,7 +150,7 @@ class PARTCallback(Callback):
 
     def before_fit(self):
         self.norm = dl_norm(self.dls.train) or dl_norm(self.dls.valid)  # (mean, std) or None
-        self.layer_used = self.layer
+        self.layer_used, self._compiled = self.layer, None
         if self.pixel_reweight: find_cam_layer(self.model, self.layer)  # a missing layer fails now, not after the warm-up
         self._first, self._warned = True, set()
         if self.pixel_reweight and self.warmup_epochs() >= self.n_epoch:
@@ -186,11 +191,20 @@ class PARTCallback(Callback):
             eps_map = self.budget(model, x, y)
             # TRADES's attack needs the eval-mode prediction on x: the CAM's forward pass already made it
             p_nat = F.softmax(self.cam_logits.float(), 1) if self.loss == 'trades' and self.cam_logits is not None else None
-            x_adv = pgd(model, x_pix, y, eps_map, self.alpha, self.steps, loss='trades' if self.loss == 'trades' else 'ce',
-                        norm=self.norm, check=False, p_nat=p_nat)
+            f, norm = self.attack_model(model, x_pix)
+            x_adv = pgd(f, x_pix, y, eps_map, self.alpha, self.steps, loss='trades' if self.loss == 'trades' else 'ce',
+                        norm=norm, check=False, p_nat=p_nat)
         self.x_nat, self.x_adv, self.eps_map = x, x_adv, eps_map
         self.learn.xb = (from_pixels(x_adv, self.norm).to(x.dtype),)
         self._accumulate(x, eps_map)
+
+    def attack_model(self, model:nn.Module, x_pix:torch.Tensor):
+        "The model PGD attacks and the `norm` to give `pgd`: `model` itself, or (`compile`) compiled once per fit with the normalisation inside."
+        if self.compile is False: return model, self.norm
+        if self._compiled is None:
+            f = model if self.norm is None else Normalized(model, *norm_stats(self.norm, x_pix))
+            self._compiled = torch.compile(f, mode=None if self.compile is True else self.compile)
+        return self._compiled, None
 
     def _single_step(self, model, x, x_pix, y):
         "Fast PART's AEs and budget: the CAM read from the attack's own forward and backward pass, or from its own pass."

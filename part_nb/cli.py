@@ -19,7 +19,7 @@ from .data import datasets, DataNotFoundError
 from .models import models
 from .cam import cam_methods
 from .mask import mask_sources
-from .callback import methods
+from .callback import methods, compile_modes
 from .evaluate import eval_attacks
 from .runs import train_defaults, train, evaluate_run, read_config
 from .report import report, results_table, summary_table, info_columns
@@ -129,6 +129,9 @@ def _train_parser(sub):
     a('--n-train', type=int, help='train on a random subset of this many images (default all)')
     a('--n-valid', type=int, help='validate each epoch on a random subset of this many test images (default all)')
     a('--precision', help='fp32, bf16 or fp16 (mixed precision, CUDA only) (default fp32)')
+    a('--compile', nargs='?', const=True, help=f"run the PGD attack on a torch.compile'd model; optionally a mode ({', '.join(compile_modes)}; "
+                                               "reduce-overhead: CUDA graphs) (default: off)")
+    a('--channels-last', action='store_true', default=None, help='channels-last (NHWC) model, as fastai.callback.channelslast (default: off)')
     a('--out', help='run folder (default runs/METHOD-DATA-ARCH-sSEED)')
     a('--resume', action='store_true', help='continue the run in --out from its last checkpoint')
     a('--force', action='store_true', help='replace whatever run --out holds')

@@ -14,9 +14,9 @@ import torch.distributed as dist
 from torch import nn, Tensor
 
 # %% auto #0
-__all__ = ['InputError', 'check_choice', 'check_int', 'check_float', 'check_budget', 'eval_mode', 'unwrap_model', 'as_plain',
-           'norm_stats', 'to_pixels', 'from_pixels', 'minmax', 'check_images', 'check_labels', 'world_size', 'rank',
-           'process_group', 'gather_objects', 'no_host_sync']
+__all__ = ['InputError', 'check_choice', 'check_int', 'check_float', 'check_budget', 'eval_mode', 'unwrap_model', 'frozen',
+           'as_plain', 'norm_stats', 'to_pixels', 'from_pixels', 'minmax', 'check_images', 'check_labels', 'world_size',
+           'rank', 'process_group', 'gather_objects', 'no_host_sync']
 
 # %% ../nbs/00_core.ipynb #45d8c9f9
 class InputError(ValueError):
@@ -81,6 +81,17 @@ def unwrap_model(model:nn.Module, # A model, possibly wrapped by DDP, DataParall
         if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)): model = model.module
         elif isinstance(getattr(model, '_orig_mod', None), nn.Module): model = model._orig_mod
         else: return model
+
+# %% ../nbs/00_core.ipynb #3a7c58eb
+@contextmanager
+def frozen(model:nn.Module):
+    "Parameters of `model` without `requires_grad` meanwhile; each one's own flag restored afterwards, even on error."
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    try:
+        for p, _ in flags: p.requires_grad_(False)
+        yield model
+    finally:
+        for p, r in flags: p.requires_grad_(r)
 
 # %% ../nbs/00_core.ipynb #0d4246b3
 def as_plain(t):

@@ -20,19 +20,19 @@ from fastai.metrics import accuracy
 from fastai.optimizer import SGD, Adam
 from fastai.torch_core import set_seed
 from fastcore.foundation import L
-import fastai.callback.schedule  # Learner.fit_one_cycle
+import fastai.callback.schedule, fastai.callback.channelslast  # Learner.fit_one_cycle, Learner.to_channelslast
 import part_nb
 from .core import InputError, check_choice, check_int, check_float, check_budget, unwrap_model, rank, world_size, process_group
 from .data import get_dls, datasets, DataNotFoundError
 from .models import get_model, models
 from .cam import cam_methods
 from .mask import mask_sources
-from .callback import PARTCallback, methods
+from .callback import PARTCallback, methods, compile_modes
 from .evaluate import robust_eval, eval_attacks, parse_attacks, pack_outcomes
 
 # %% auto #0
-__all__ = ['train_defaults', 'checkpoint_format', 'run_files', 'UsageError', 'atomic_write', 'write_text', 'write_json',
-           'write_csv', 'read_json', 'make_config', 'config_diff', 'plain', 'rng_state', 'set_rng_state',
+__all__ = ['train_defaults', 'speed_settings', 'checkpoint_format', 'run_files', 'UsageError', 'atomic_write', 'write_text',
+           'write_json', 'write_csv', 'read_json', 'make_config', 'config_diff', 'plain', 'rng_state', 'set_rng_state',
            'save_checkpoint', 'load_checkpoint', 'RunSaver', 'write_history', 'read_history', 'make_dls', 'model_args',
            'make_learner', 'make_callback', 'read_config', 'train', 'distributed_setup', 'load_model', 'evaluate_run']
 
@@ -71,7 +71,8 @@ def read_json(path, what:str='file'):
 train_defaults = dict(method='part', data='fashion-mnist', path=None, arch='resnet18', width=None, epochs=80, warmup=0.25,
                       eps=8/255, eps_train=None, eps_low=None, alpha=None, steps=10, beta=6.0, cam='gradcam',
                       mask_source='cam', cam_pass='shared', opt='sgd', lr=None, wd=None, bs=128, seed=0, n_train=None, n_valid=None,
-                      precision='fp32')
+                      precision='fp32', compile=False, channels_last=False)
+speed_settings = ('compile', 'channels_last')  # how fast, not what is trained: a resumed run may change them
 
 def make_config(**settings) -> dict:
     "The full training configuration from `settings` (see `train_defaults`; `None` means the default), checked."
@@ -84,6 +85,11 @@ def make_config(**settings) -> dict:
         check_choice(kind, c[k], known)
     for k in ('width', 'epochs', 'steps', 'bs', 'seed', 'n_train', 'n_valid'):
         if c[k] is not None: check_int(k, c[k], 0 if k == 'seed' else 1)
+    if c['compile'] not in (False, True, *compile_modes) or not isinstance(c['channels_last'], bool):
+        raise UsageError(f"compile must be True, False or a torch.compile mode ({', '.join(compile_modes)}), and channels_last "
+                         f"True or False; got {c['compile']!r}, {c['channels_last']!r}")
+    if c['compile'] is not False and methods[c['method']]['attack'] != 'pgd':
+        raise UsageError(f"--compile compiles the PGD attack; {c['method']!r} trains with a single-step attack, which runs eagerly")
     if c['n_train'] is not None and c['n_train'] < c['bs']:
         raise UsageError(f"n_train ({c['n_train']}) must be at least the batch size ({c['bs']}): the last partial batch is dropped")
     if c['width'] is not None and c['arch'] == 'wrn34_10': raise UsageError("wrn34_10 has a fixed width; --width is for the other architectures")
@@ -105,8 +111,8 @@ def make_config(**settings) -> dict:
     if w > c['epochs']: raise UsageError(f"warmup ({w}) is longer than the run ({c['epochs']} epochs)")
     return c
 
-def config_diff(old:dict, new:dict, ignore=('path',)) -> list:
-    "Settings that differ between two configurations, as `key: old -> new` lines (the data path may move; a setting added since has its default)."
+def config_diff(old:dict, new:dict, ignore=('path', *speed_settings)) -> list:
+    "Settings that differ between two configurations, as `key: old -> new` lines (the data path may move, the speed settings change; a setting added since has its default)."
     get = lambda c, k: c.get(k, train_defaults.get(k))
     return [f"{k}: {get(old, k)!r} -> {get(new, k)!r}" for k in sorted(set(old) | set(new))
             if k not in ignore and get(old, k) != get(new, k)]
@@ -232,6 +238,7 @@ def make_learner(cfg:dict, dls) -> Learner:
     learn = Learner(dls, model, opt_func=opt_func, lr=cfg['lr'], wd=cfg['wd'], metrics=accuracy)
     if cfg['precision'] == 'bf16': learn.to_bf16()
     elif cfg['precision'] == 'fp16': learn.to_fp16()
+    if cfg.get('channels_last'): learn.to_channelslast(use_amp=False)  # fastai's ChannelsLast: NHWC weights and activations
     return learn
 
 def make_callback(cfg:dict) -> PARTCallback:
@@ -239,7 +246,7 @@ def make_callback(cfg:dict) -> PARTCallback:
     m = methods[cfg['method']]
     return PARTCallback(eps=cfg['eps_train'], eps_low=cfg['eps_low'] if m['pixel_reweight'] else cfg['eps_train'],
                         alpha=cfg['alpha'], steps=cfg['steps'], cam=cfg['cam'], warmup=cfg['warmup'], eps_warmup=cfg['eps'],
-                        loss=m['loss'], attack=m['attack'], cam_pass=cfg.get('cam_pass', 'shared'),
+                        loss=m['loss'], attack=m['attack'], cam_pass=cfg.get('cam_pass', 'shared'), compile=cfg.get('compile', False),
                         beta=cfg['beta'], pixel_reweight=m['pixel_reweight'], mask_source=cfg['mask_source'])
 
 # %% ../nbs/07_runs.ipynb #96524fd1

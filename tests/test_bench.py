@@ -63,3 +63,14 @@ def test_bench_fast():
     for mode in ('AT \\(PGD\\)', 'PART \\(PGD\\)', 'AT-N-FGSM', 'PART-N-FGSM shared', 'PART-N-FGSM separate'):
         line = re.search(rf'^{mode}\s+(.*)  ms/batch', out, re.M).group(1)
         assert len(line.split()) == 2, (mode, line)
+
+
+def test_bench_speed():
+    out = bench('bench_speed.py', '--width', 4, '--bs', 4, '--steps', 1, '--block', 1, '--rounds', 2,
+                '--options', 'plain,bf16,compile+bf16+cl')
+    for o in ('plain', 'bf16', r'compile\+bf16\+cl'):
+        assert figure(out, rf'^{o} +speed-up over plain: AT [0-9.]+x, PART [0-9.]+x; PART/AT ([0-9.]+)$') > 0
+        for m in ('AT', 'PART'):  # every mode got `rounds` timed blocks
+            line = re.search(rf'^{m} +{o} +(.*)  ms/batch', out, re.M).group(1)
+            assert len(line.split()) == 2, (m, o, line)
+    assert figure(out, r'^PART +plain .*: ([0-9.]+) s per 50,000-image epoch$') > 0
