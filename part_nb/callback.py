@@ -149,7 +149,7 @@ class PARTCallback(Callback):
         return warmup_epochs(self.warmup, self.n_epoch)
 
     def before_fit(self):
-        self.norm = dl_norm(self.dls.train) or dl_norm(self.dls.valid)  # (mean, std) or None
+        self.data_norm = dl_norm(self.dls.train) or dl_norm(self.dls.valid)  # (mean, std) or None (`norm` would shadow a timm ViT's)
         self.layer_used, self._compiled = self.layer, None
         if self.pixel_reweight: find_cam_layer(self.model, self.layer)  # a missing layer fails now, not after the warm-up
         self._first, self._warned = True, set()
@@ -182,7 +182,7 @@ class PARTCallback(Callback):
         if not self.training: return
         x, y = self.xb[0], self.yb[0]
         model = unwrap_model(self.model)  # the attack never goes through DDP's gradient sync
-        x_pix = to_pixels(x, self.norm)
+        x_pix = to_pixels(x, self.data_norm)
         if self._first: self._check_first(model, x, x_pix)
         bad = ~torch.isfinite(x_pix).all()  # on the device: read once per epoch, in after_train
         self._bad = torch.where(bad, self.iter, -1) if self._bad is None else torch.where(bad & (self._bad < 0), self.iter, self._bad)
@@ -195,26 +195,26 @@ class PARTCallback(Callback):
             x_adv = pgd(f, x_pix, y, eps_map, self.alpha, self.steps, loss='trades' if self.loss == 'trades' else 'ce',
                         norm=norm, check=False, p_nat=p_nat)
         self.x_nat, self.x_adv, self.eps_map = x, x_adv, eps_map
-        self.learn.xb = (from_pixels(x_adv, self.norm).to(x.dtype),)
+        self.learn.xb = (from_pixels(x_adv, self.data_norm).to(x.dtype),)
         self._accumulate(x, eps_map)
 
     def attack_model(self, model:nn.Module, x_pix:torch.Tensor):
         "The model PGD attacks and the `norm` to give `pgd`: `model` itself, or (`compile`) compiled once per fit with the normalisation inside."
-        if self.compile is False: return model, self.norm
+        if self.compile is False: return model, self.data_norm
         if self._compiled is None:
-            f = model if self.norm is None else Normalized(model, *norm_stats(self.norm, x_pix))
+            f = model if self.data_norm is None else Normalized(model, *norm_stats(self.data_norm, x_pix))
             self._compiled = torch.compile(f, mode=None if self.compile is True else self.compile)
         return self._compiled, None
 
     def _single_step(self, model, x, x_pix, y):
         "Fast PART's AEs and budget: the CAM read from the attack's own forward and backward pass, or from its own pass."
         if not (self.pixel_reweight and self.cam_pass == 'shared' and self.epoch >= self.warmup_epochs()):
-            return single_step(model, x_pix, y, self.budget(model, x, y), self.attack, self.norm, check=False, return_budget=True)
+            return single_step(model, x_pix, y, self.budget(model, x, y), self.attack, self.data_norm, check=False, return_budget=True)
         def budget_fn(cap, z):  # the CAM of the attack's forward pass: a backward through the head to the CAM layer
             t = y if self.target == 'label' else z.argmax(1)
             cam = scale_cam(cap.cam(self.cam, z.gather(1, t[:, None]).sum()), x.shape[-2:])
             return eps_map(cam, self.eps, self.eps_low, self.rule, self.thresh, self.frac, x.shape[1], self.mask_source)
-        return single_step(model, x_pix, y, self.eps, self.attack, self.norm, check=False, budget_fn=budget_fn,
+        return single_step(model, x_pix, y, self.eps, self.attack, self.data_norm, check=False, budget_fn=budget_fn,
                            layer=self.layer_used, return_budget=True)
 
     def _accumulate(self, x, eps_map):
