@@ -128,6 +128,8 @@ def run_error(capsys, *args) -> str:
     (['--data', 'mnist'], "unknown data set 'mnist'"),
     (['--data', 'cifar10', '--path', '/nonexistent'], 'does not exist'),
     (['--arch', 'vgg16'], "unknown architecture 'vgg16'"),
+    (['--compile', 'fast'], 'a torch.compile mode (default, reduce-overhead'),
+    (['--method', 'at-nfgsm', '--compile'], 'single-step attack, which runs eagerly'),
 ])
 def test_bad_settings(tmp_path, capsys, args, message):
     out = tmp_path/'run'
@@ -222,3 +224,13 @@ def test_single_step_methods(tmp_path):
     assert 0.0875 <= hist.mean_eps[1] < 0.1
     assert 0.3 < hist.accuracy.iloc[-1] <= 1
     assert cli('eval', out, '--attacks', 'natural,pgd20', '--n', 32, '--threads', 1) == 0
+
+
+def test_resume_may_turn_on_the_speed_settings(tmp_path):
+    "`--channels-last` (like `--compile`) says how fast, not what, a run trains: a resumed run may turn it on."
+    out = tmp_path/'run'
+    assert cli('train', '--method', 'at', '--epochs', 2, '--warmup', 1, '--out', out, '--stop-after', 1, *TINY) == 0
+    assert json.loads((out/'config.json').read_text())['config']['channels_last'] is False
+    assert cli('train', '--out', out, '--resume', '--channels-last') == 0
+    assert json.loads((out/'config.json').read_text())['config']['channels_last'] is True
+    assert list(read_history(out).epoch) == [0, 1]
