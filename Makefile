@@ -1,5 +1,5 @@
 # Entry points. `make demo` and `make test` work from a fresh clone: both run the set-up first.
-.PHONY: setup demo test docs export outputs clean
+.PHONY: setup demo test test-all docs export outputs clean
 VENV := .venv
 B := $(VENV)/bin
 
@@ -9,8 +9,13 @@ setup:
 demo: setup
 	$(B)/part_nb demo
 
+# the fast suite (notebooks at test size, pytest without the slow tests); CI runs it
 test: setup
 	bash tools/test.sh
+
+# everything: notebooks at full size with their slow cells, every test; run it before landing a change to them
+test-all: setup
+	bash tools/test.sh --all
 
 docs: setup
 	@bash tools/setup_docs.sh build

@@ -15,7 +15,8 @@ from pathlib import Path
 import torch
 
 methods = {  # method name of `part_nb.callback.methods` -> extra callback settings
-    'at-fgsm': {}, 'at-fgsm-rs': {}, 'at-nfgsm': {}, 'part-nfgsm': {}, 'part-fgsm': {},
+    'at-fgsm': {}, 'at-fgsm-rs': {}, 'at-nfgsm': {},
+    'part-nfgsm': {'cam_pass': 'shared'}, 'part-fgsm': {'cam_pass': 'shared'},  # as results/catastrophic ran them (the default then)
 }
 
 
@@ -40,7 +41,7 @@ def train_one(name, seed, a, out):
     valid = get_dls('fashion-mnist', bs=500, n_train=a.bs, n_valid=a.eval_n, seed=1234).valid  # the same test images for every run
     xs, ys = (torch.cat(t) for t in zip(*[(b[0], b[1]) for b in valid]))
     cb = PARTCallback(eps=a.eps, eps_low=a.eps * 7 / 8 if m['pixel_reweight'] else a.eps, attack=m['attack'],
-                      pixel_reweight=m['pixel_reweight'], warmup=a.warmup)
+                      pixel_reweight=m['pixel_reweight'], warmup=a.warmup, **methods[name])
     learn = Learner(dls, small_cnn(width=a.width), metrics=accuracy, lr=a.lr)
 
     class EpochEval(Callback):

@@ -12,8 +12,8 @@ whole seeds of the first table first:
 3. the trade-off sweep, per seed: PART with `eps_low = 0.75 eps` and AT at a uniform `0.8 eps`;
 4. the sweep's mask controls, per seed: PART inverted and PART random with `eps_low = 0.75 eps`, and AT at the mean
    budget of the seed-0 PART run with `eps_low = 0.75 eps` (`at-mean-r0.75`);
-5. single-step training (RESULTS.md section 4), per seed: AT and PART with N-FGSM (PART's CAM from the attack's pass;
-   `part-nfgsm-sep`: from a pass of its own), with FGSM-RS, and with plain FGSM (the catastrophic-overfitting control).
+5. single-step training (RESULTS.md section 4), per seed: AT and PART with N-FGSM (PART's CAM from the attack's pass,
+   `cam_pass='shared'`, the default until 2026-12-04; `part-nfgsm-sep`: from a pass of its own, the default since), with FGSM-RS, and with plain FGSM (the catastrophic-overfitting control).
 
 Example (GPU):   python bench/fmnist_results.py --out runs/fmnist --parallel 12
 CPU-sized:       python bench/fmnist_results.py --out runs/fmnist-cpu --parallel 2 --n-train 10000 --steps 5 ...
@@ -37,6 +37,7 @@ def job_settings(name, a):
              precision=a.precision, opt=a.opt, compile=a.compile, channels_last=a.channels_last)
     if name in table1: return dict(s, method=name)
     if name == 'part-nfgsm-sep': return dict(s, method='part-nfgsm', cam_pass='separate')
+    if name.startswith('part-') and name in fast: return dict(s, method=name, cam_pass='shared')  # as RESULTS section 4 ran them
     if name in fast: return dict(s, method=name)
     if name.startswith('part-') and name[5:] in ('shuffled', 'random', 'inverted'):
         return dict(s, method='part', mask_source=name[5:])

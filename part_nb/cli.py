@@ -14,18 +14,19 @@ import warnings
 warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
 import pandas as pd
 import torch
-from .core import InputError
+from .core import InputError, cpu_cores, side_by_side
 from .data import datasets, DataNotFoundError
 from .models import models
 from .cam import cam_methods
 from .mask import mask_sources
 from .callback import methods, compile_modes
 from .evaluate import eval_attacks
-from .runs import train_defaults, train, evaluate_run, read_config
+from .runs import train_defaults, train, evaluate_run, read_config, read_history
 from .report import report, results_table, summary_table, info_columns
 
 # %% auto #0
-__all__ = ['demo_settings', 'demo', 'number', 'epochs_or_fraction', 'positive_int', 'make_parser', 'main']
+__all__ = ['autoattack_cpu_seconds', 'demo_settings', 'demo', 'number', 'epochs_or_fraction', 'positive_int', 'make_parser',
+           'main']
 
 # %% ../nbs/09_cli.ipynb #e1eb648d
 def demo_settings(quick:bool=False, # A smoke test of a minute or two
@@ -42,34 +43,65 @@ def demo_settings(quick:bool=False, # A smoke test of a minute or two
                          evals=[dict(attacks=eval_attacks, n=1000)])
     return dict(train=dict(common, arch='small_cnn', width=16, epochs=3, warmup=1, alpha=0.04, steps=3, bs=128, lr=0.05,
                            n_train=6000, n_valid=1000),
-                evals=[dict(attacks=('natural', 'pgd20', 'cw'), n=500), dict(attacks=('natural', 'pgd20', 'autoattack'), n=50)])
+                evals=[dict(attacks=('natural', 'pgd20', 'cw'), n=1000)])
+
+# %% ../nbs/09_cli.ipynb #f89ca4a9
+autoattack_cpu_seconds = 1.1  # per test image, the CPU demo's PART model on a 2-core machine (measured, see above)
 
 def _fmt_acc(df:pd.DataFrame) -> str:
     cols = [c for c in df.columns if c not in info_columns]
     return df[['run', 'method', *cols]].to_string(index=False, float_format=lambda v: f'{v:.2f}')
 
+def _evaluate_all(run, evals, reuse, progress):
+    for e in evals: evaluate_run(run, reuse=reuse, progress=progress, **e)
+
+def _epoch_printer(runs, epochs):
+    "A function printing the epochs the runs finished since its last call, from their histories."
+    seen = {r: 0 for r in runs}
+    def watch():
+        for r in runs:
+            rows = read_history(r).to_dict('records')
+            for row in rows[seen[r]:]:
+                print(f"  {methods[r.name]['name']:>4} epoch {row['epoch'] + 1}/{epochs}: valid accuracy {100 * row['accuracy']:.1f}%, "
+                      f"{row['seconds']:.0f} s", flush=True)
+            seen[r] = len(rows)
+    return watch
+
+# %% ../nbs/09_cli.ipynb #f1b85999
 def demo(out='runs/demo', # Folder of the two runs and the report
          quick:bool=False, # A smoke test of a minute or two instead of the full demo
          force:bool=False, # Retrain and re-evaluate even if `out` holds finished runs
          quiet:bool=False, # No progress bars
-         threads:int|None=None, # CPU threads of torch (default on a CPU: 1, see above)
+         threads:int|None=None, # torch's CPU threads (of each run's process on a CPU; default: the cores shared out)
         ) -> Path:
     "Train AT and PART on Fashion-MNIST, evaluate both and write the report; returns the report's path."
-    out, s, t0 = Path(out), demo_settings(quick), time.time()
-    if threads or not torch.cuda.is_available(): torch.set_num_threads(threads or 1)
-    runs = [out/m for m in ('at', 'part')]
-    for r in runs:
-        print(f"== training {methods[r.name]['name']} into {r}", flush=True)
-        train(r, method=r.name, resume=not force, force=force, quiet=quiet, **s['train'])
-    for r in runs:
-        for e in s['evals']:
-            print(f"== evaluating {r} ({', '.join(e['attacks'])}; {e['n']} test images)", flush=True)
-            evaluate_run(r, reuse=not force, progress=not quiet, **e)
+    out, s, t0, cuda = Path(out), demo_settings(quick), time.time(), torch.cuda.is_available()
+    runs, side = [out/m for m in ('at', 'part')], not cuda and cpu_cores() >= 2
+    what = f"{', '.join(s['evals'][0]['attacks'])}; {s['evals'][0]['n']} test images"
+    if side:
+        n = threads or max(1, cpu_cores() // 2)
+        print(f"== training AT and PART side by side into {out} (two processes, {n} thread{'s' * (n > 1)} each)", flush=True)
+        side_by_side({r: (train, dict(out=r, method=r.name, resume=not force, force=force, quiet=True, **s['train'])) for r in runs},
+                     n, watch=_epoch_printer(runs, s['train']['epochs']))
+        print(f"== evaluating AT and PART side by side ({what})", flush=True)
+        side_by_side({r: (_evaluate_all, dict(run=r, evals=s['evals'], reuse=not force, progress=False)) for r in runs}, n)
+    else:
+        if threads: torch.set_num_threads(threads)
+        for r in runs:
+            print(f"== training {methods[r.name]['name']} into {r}", flush=True)
+            train(r, method=r.name, resume=not force, force=force, quiet=quiet, **s['train'])
+        for r in runs:
+            print(f"== evaluating {r} ({what})", flush=True)
+            _evaluate_all(r, s['evals'], not force, not quiet)
     page = report(runs, out/'report')
     table = results_table(runs)
     print(f"\nFashion-MNIST, eps = {s['train']['eps']} (PART: eps_low = {s['train']['eps_low']}), accuracy in %:")
     print(_fmt_acc(table))
     print(f"({table.n_eval.max()} test images; a column name@k: on a subset of k of them)")
+    if not cuda and not quick:
+        print(f"\nAutoAttack (standard version) is left out on a CPU: about {autoattack_cpu_seconds:g} s a test image here, "
+              f"so 500 images take about {500 * autoattack_cpu_seconds / 60:.0f} minutes a run:\n"
+              f"  part_nb eval {out/'part'} --attacks natural,pgd20,autoattack --n 500")
     print(f"\nreport: {page.resolve()}\n({time.time() - t0:.0f} s)")
     return page
 
@@ -120,7 +152,8 @@ def _train_parser(sub):
     a('--beta', type=float, help='TRADES/MART weight (default 6)')
     a('--cam', help=f"CAM method: {', '.join(cam_methods)} (default gradcam)")
     a('--mask-source', help=f"PART mask source: {', '.join(mask_sources)} (default cam; the others are ablations)")
-    a('--cam-pass', help="single-step PART: 'shared' (the CAM from the attack's pass; default) or 'separate' (a pass of its own)")
+    a('--cam-pass', help="single-step PART: 'separate' (a CAM pass of its own, at the clean image: PART's rule; default) or 'shared' "
+                          "(the CAM from the attack's pass at its noisy start: one forward pass fewer)")
     a('--opt', help='sgd (momentum 0.9, L2 weight decay) or adam (default sgd)')
     a('--lr', type=float, help='peak learning rate of the one-cycle schedule (default 0.01 with SGD, 1e-3 with Adam)')
     a('--wd', type=float, help='weight decay (default 2e-4; SVHN 3.5e-3)')

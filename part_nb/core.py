@@ -6,7 +6,8 @@ Docs: https://part-nb.github.io/part_nb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #44c2d848
 from __future__ import annotations
-import math, os
+import importlib, math, os, pickle, subprocess, sys, tempfile, time, warnings
+from pathlib import Path
 from contextlib import contextmanager
 from numbers import Real
 import torch
@@ -14,9 +15,10 @@ import torch.distributed as dist
 from torch import nn, Tensor
 
 # %% auto #0
-__all__ = ['InputError', 'check_choice', 'check_int', 'check_float', 'check_budget', 'eval_mode', 'unwrap_model', 'frozen',
-           'as_plain', 'norm_stats', 'to_pixels', 'from_pixels', 'minmax', 'check_images', 'check_labels', 'world_size',
-           'rank', 'process_group', 'gather_objects', 'no_host_sync']
+__all__ = ['quick_env', 'InputError', 'check_choice', 'check_int', 'check_float', 'check_budget', 'eval_mode', 'unwrap_model',
+           'frozen', 'as_plain', 'norm_stats', 'to_pixels', 'from_pixels', 'minmax', 'check_images', 'check_labels',
+           'world_size', 'rank', 'process_group', 'gather_objects', 'cpu_cores', 'side_by_side', 'no_host_sync',
+           'quick_size']
 
 # %% ../nbs/00_core.ipynb #45d8c9f9
 class InputError(ValueError):
@@ -185,6 +187,56 @@ def gather_objects(obj) -> list:
     dist.all_gather_object(out, obj)
     return out
 
+# %% ../nbs/00_core.ipynb #9129f709
+def cpu_cores() -> int:
+    "The CPU cores this process may use."
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
+
+def _child():
+    "A `side_by_side` process: the job comes pickled on stdin; its result, or its error, goes pickled to the file it names."
+    threads, filters = pickle.load(sys.stdin.buffer)
+    torch.set_num_threads(threads); warnings.filters[:] = filters  # the caller's warning filters, before the job's imports
+    fn, kwargs, out = pickle.load(sys.stdin.buffer)
+    try: res = (True, fn(**kwargs))
+    except BaseException as e: res = (False, e)
+    try: blob = pickle.dumps(res)
+    except Exception: blob = pickle.dumps((False, RuntimeError(f"{type(res[1]).__name__}: {res[1]}")))
+    Path(out).write_bytes(blob)
+
+def _importable(fn):
+    "`fn`, or for a function of a module run as `python -m pkg.mod` (its `__main__`), the same function of `pkg.mod`."
+    spec = getattr(sys.modules.get(fn.__module__), '__spec__', None)
+    return getattr(importlib.import_module(spec.name), fn.__qualname__) if fn.__module__ == '__main__' and spec else fn
+
+def side_by_side(jobs:dict, # Name -> `(function, kwargs)`; the function must be importable by name
+                 threads:int=1, # torch's CPU threads in each process
+                 watch=None, # Called every second while the jobs run, and once at the end
+                ) -> dict:
+    "Run the jobs at once, each in a fresh Python process; their results by name. The first error stops the others and is raised."
+    with tempfile.TemporaryDirectory() as d:
+        procs = {}
+        for i, (k, (fn, kw)) in enumerate(jobs.items()):
+            p = subprocess.Popen([sys.executable, '-c', 'from part_nb.core import _child; _child()'], stdin=subprocess.PIPE)
+            p.stdin.write(pickle.dumps((threads, warnings.filters)) + pickle.dumps((_importable(fn), kw, f'{d}/{i}'))); p.stdin.close()
+            procs[k] = (p, Path(d)/str(i))
+        def result(p, f):
+            if p.poll() is None: return None
+            return pickle.loads(f.read_bytes()) if f.exists() else (False, RuntimeError(f"a process died (exit code {p.returncode})"))
+        try:
+            while any(p.poll() is None for p, _ in procs.values()):
+                time.sleep(1)
+                if watch: watch()
+                if any((r := result(p, f)) and not r[0] for p, f in procs.values()): break
+        finally:
+            for p, _ in procs.values():
+                if p.poll() is None: p.terminate()
+            for p, _ in procs.values(): p.wait()
+        if watch: watch()
+        res = {k: result(p, f) for k, (p, f) in procs.items()}
+        for ok, v in res.values():
+            if not ok: raise v
+        return {k: v for k, (_, v) in res.items()}
+
 # %% ../nbs/00_core.ipynb #22850bb5
 @contextmanager
 def no_host_sync():
@@ -196,3 +248,12 @@ def no_host_sync():
     try: yield
     finally:
         for n in names: setattr(Tensor, n, saved[n])
+
+# %% ../nbs/00_core.ipynb #7c190dfb
+quick_env = 'PART_NB_QUICK'  # set (to anything but '' or '0') by `make test`: the notebooks run at test size
+
+def quick_size(full, # What the notebook uses when read or run in full (`make outputs`, `make test-all`)
+              quick, # The smaller stand-in of the fast test suite (`make test`)
+             ):
+    "`quick` when the notebooks run as the fast test suite (`$PART_NB_QUICK` set), else `full`."
+    return quick if os.environ.get(quick_env, '') not in ('', '0') else full

@@ -6,13 +6,14 @@ Docs: https://part-nb.github.io/part_nb/files.html.md"""
 
 # %% ../nbs/00_files.ipynb #97cdd595
 from __future__ import annotations
-import gzip, math, struct, zlib
+import gzip, importlib.util, math, os, struct, zlib
 from pathlib import Path
 import numpy as np
 from .core import InputError
 
 # %% auto #0
-__all__ = ['DataNotFoundError', 'not_found', 'DataError', 'one_line', 'read_idx']
+__all__ = ['cifar10_jpeg_name', 'DataNotFoundError', 'not_found', 'DataError', 'one_line', 'cifar10_jpeg_places',
+           'find_cifar10_jpeg', 'cifar10_jpeg_missing', 'read_idx']
 
 # %% ../nbs/00_files.ipynb #47047d54
 class DataNotFoundError(FileNotFoundError):
@@ -30,6 +31,33 @@ class DataError(InputError):
 def one_line(e:Exception) -> str:
     "An exception's message on one line (for a `DataError` that quotes it)."
     return ' '.join(str(e).split()) or type(e).__name__
+
+# %% ../nbs/00_files.ipynb #b7e530a2
+cifar10_jpeg_name = 'cifar10-jpeg.tar.gz'
+
+def _repo_roots() -> list:
+    "The repositories (folders with pyproject.toml) holding this package and the working folder."
+    roots = []
+    for start in (Path(importlib.util.find_spec('part_nb').origin).resolve().parent, Path.cwd().resolve()):
+        r = next((d for d in (start, *start.parents) if (d/'pyproject.toml').is_file()), None)
+        if r and r not in roots: roots.append(r)
+    return roots
+
+def cifar10_jpeg_places() -> list:
+    "Where `find_cifar10_jpeg` looks, in order."
+    if os.environ.get('CIFAR10_JPEG'): return [Path(os.environ['CIFAR10_JPEG'])]
+    data = os.environ.get('PART_NB_DATA')
+    return ([Path(data)/cifar10_jpeg_name, Path(data)/'cifar10'/cifar10_jpeg_name] if data else []) + \
+           [r.parent/'shared'/'data'/cifar10_jpeg_name for r in _repo_roots()]
+
+def find_cifar10_jpeg() -> Path|None:
+    "The CIFAR-10 (JPEG copy) archive: `$CIFAR10_JPEG`, else in `$PART_NB_DATA`, else `shared/data/` beside the repository; None if absent."
+    return next((p for p in cifar10_jpeg_places() if p.is_file()), None)
+
+def cifar10_jpeg_missing() -> str:
+    "Why `find_cifar10_jpeg` found nothing, on one line: where it looked and how to point it at the archive."
+    return (f"CIFAR-10 (JPEG copy) {cifar10_jpeg_name} not found (looked in {', '.join(map(str, cifar10_jpeg_places()))}); "
+            f"set $CIFAR10_JPEG to the archive to run what needs it")
 
 # %% ../nbs/00_files.ipynb #148d09e8
 def read_idx(fname) -> np.ndarray:

@@ -70,7 +70,7 @@ def read_json(path, what:str='file'):
 # %% ../nbs/07_runs.ipynb #bef11d29
 train_defaults = dict(method='part', data='fashion-mnist', path=None, arch='resnet18', width=None, epochs=80, warmup=0.25,
                       eps=8/255, eps_train=None, eps_low=None, alpha=None, steps=10, beta=6.0, cam='gradcam',
-                      mask_source='cam', cam_pass='shared', opt='sgd', lr=None, wd=None, bs=128, seed=0, n_train=None, n_valid=None,
+                      mask_source='cam', cam_pass='separate', opt='sgd', lr=None, wd=None, bs=128, seed=0, n_train=None, n_valid=None,
                       precision='fp32', compile=False, channels_last=False)
 speed_settings = ('compile', 'channels_last')  # how fast, not what is trained: a resumed run may change them
 

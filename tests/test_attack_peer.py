@@ -43,7 +43,7 @@ def accuracy(model, x, y):
     with torch.no_grad(): return (model(x).argmax(1) == y).float().mean().item()
 
 
-@pytest.mark.parametrize('eps', [0.1, 0.03])
+@pytest.mark.parametrize('eps', [pytest.param(0.1, marks=pytest.mark.slow), 0.03])  # 0.1: the weak check, `make test-all` only
 def test_pgd20_matches_torchattacks(trained, eps):
     from part_nb.attack import pgd
     model, x, y = trained

@@ -1,13 +1,12 @@
 """Every bad input a user makes gets a clear one-line error, and nothing is lost.
 
-One table of cases, as a new user would make them. Command-line cases run `python -m part_nb.cli` in a
-subprocess on a workspace of tiny data sets and run folders made once (`ws`); each asserts the exit code, a
+One table of cases, as a new user would make them. Command-line cases run `python -m part_nb.cli`'s `main`, each
+in a process of its own forked after the imports (`cli_forker.py`: the imports are most of a command's time), on a workspace of tiny data sets and run folders made once (`ws`); each asserts the exit code, a
 stderr of one line `part_nb CMD: error: ...` with the expected words and no traceback, and that no file of the
 workspace changed, appeared or vanished (checksums before and after). Python cases run in-process and assert
 the exception and its words (or, for inputs that must work, the right result).
 """
 import gzip, hashlib, json, os, shutil, subprocess, sys, warnings
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
 import pytest
@@ -136,15 +135,29 @@ C = [(i, c.replace('{tiny}', ' '.join(TINY)), int(k), words) for i, c, k, words 
      (l.split(' | ', 3) for l in CASES.strip().splitlines() if not l.startswith('#'))]
 
 
+class Forked:
+    "What `subprocess.run` returns, for a command line run by `cli_forker.py`."
+    def __init__(self, returncode, stdout, stderr): self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
 @pytest.fixture(scope='module')
 def cli_results(ws):
-    "Every command-line case, two at a time, each with the workspace's checksums before and after."
-    def one(case):
-        name, cmd, code, words = case
-        before = snapshot(ws)
-        r = run_cli(*cmd.format(w=ws).split(), cwd=ws)
-        return name, r, before, snapshot(ws)
-    with ThreadPoolExecutor(2) as ex: return {name: res for name, *res in ex.map(one, C)}
+    "Every command-line case, one at a time, each with the workspace's checksums before and after."
+    env = {**os.environ, 'HOME': str(ws / 'home'), 'PART_NB_DATA': str(ws / 'nodata')}
+    env.pop('PART_NB_FASHION_MNIST', None)
+    forker = subprocess.Popen([sys.executable, str(ROOT / 'tests' / 'cli_forker.py')], cwd=ws, env={**env, 'PYTHONWARNINGS': 'ignore'},
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    out, err, res = ws / 'home' / 'out.txt', ws / 'home' / 'err.txt', {}
+    try:
+        for name, cmd, code, words in C:
+            before = snapshot(ws)
+            forker.stdin.write(json.dumps(dict(args=cmd.format(w=ws).split(), cwd=str(ws), env=env, out=str(out), err=str(err))) + '\n')
+            forker.stdin.flush()
+            rc = int(forker.stdout.readline())
+            res[name] = Forked(rc, out.read_text(), err.read_text()), before, snapshot(ws)
+    finally:
+        forker.stdin.close(); forker.wait(60)
+    return res
 
 
 @pytest.mark.parametrize('name,cmd,code,words', C, ids=[c[0] for c in C])

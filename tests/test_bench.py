@@ -4,6 +4,7 @@ They are meant for the lent GPU, whose time is short; a script that crashes ther
 part once did) wastes the call. These runs catch what the CPU can: argument handling, the fastai and plain loops,
 the printed ratios. They check no speed (speed targets are read from the figures, BENCHMARKS.md)."""
 import os, re, subprocess, sys
+import pytest
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +47,7 @@ def test_bench_train():
     for v in ('fastai AT', 'fastai PART', 'plain AT', 'plain PART'): assert v in out, out
 
 
+@pytest.mark.slow
 def test_bench_cam():
     out = bench('bench_cam.py', '--width', 4, '--bs', 4, '--iters', 1, '--warmup', 1, '--reference', '--ref-n', 2)
     assert 'ms' in out and 'grad' in out.lower(), out
@@ -65,6 +67,7 @@ def test_bench_fast():
         assert len(line.split()) == 2, (mode, line)
 
 
+@pytest.mark.slow
 def test_bench_speed():
     out = bench('bench_speed.py', '--width', 4, '--bs', 4, '--steps', 1, '--block', 1, '--rounds', 2,
                 '--options', 'plain,bf16,compile+bf16+cl')

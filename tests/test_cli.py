@@ -4,6 +4,7 @@ import json, re, shutil, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
 from part_nb.cli import main, demo_settings
+from part_nb.core import cpu_cores
 from part_nb.runs import read_history, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,7 +187,9 @@ def test_demo_settings():
     for s in (cpu, gpu, quick):
         assert s['train']['eps'] == 0.1 and s['train']['warmup'] >= 1
         assert {a for e in s['evals'] for a in e['attacks']} >= {'natural', 'pgd20', 'cw'}
-    assert 'autoattack' in {a for e in cpu['evals'] for a in e['attacks']}
+    attacks = {k: {a for e in s['evals'] for a in e['attacks']} for k, s in dict(cpu=cpu, gpu=gpu).items()}
+    assert 'autoattack' in attacks['gpu'] and 'autoattack' not in attacks['cpu']  # on a CPU: a printed command, with its time
+    assert cpu['evals'][0]['n'] >= 1000  # a CPU demo's robust accuracies within about 1.5 points (SE at 1,000 images)
 
 
 def test_eps_train_changes_training_not_evaluation(tmp_path):
@@ -214,11 +217,11 @@ def test_eval_progress_bars_name_the_attack(runs, tmp_path):
 
 
 def test_single_step_methods(tmp_path):
-    "Fast PART from the command line: `--method part-nfgsm` trains with N-FGSM and the CAM of the attack's pass after the warm-up."
+    "Fast PART from the command line: `--method part-nfgsm` trains with N-FGSM and, after the warm-up, the clean image's CAM (its own pass)."
     out = tmp_path/'fast'
     assert cli('train', '--method', 'part-nfgsm', '--epochs', 2, '--warmup', 1, '--out', out, *TINY) == 0
     cfg = json.loads((out/'config.json').read_text())['config']
-    assert cfg['method'] == 'part-nfgsm'
+    assert cfg['method'] == 'part-nfgsm' and cfg['cam_pass'] == 'separate'  # PART's rule by default
     hist = read_history(out)
     assert hist.full_eps_frac[0] == 1.0 and 0 < hist.full_eps_frac[1] < 0.5   # warm-up, then a real mask
     assert 0.0875 <= hist.mean_eps[1] < 0.1
@@ -234,3 +237,15 @@ def test_resume_may_turn_on_the_speed_settings(tmp_path):
     assert cli('train', '--out', out, '--resume', '--channels-last') == 0
     assert json.loads((out/'config.json').read_text())['config']['channels_last'] is True
     assert list(read_history(out).epoch) == [0, 1]
+
+
+def test_quick_demo_side_by_side(tmp_path):
+    "The README's main job at smoke-test size, as a user runs it: two runs side by side, their epochs, the table, the report."
+    r = subprocess.run([sys.executable, '-m', 'part_nb.cli', 'demo', '--quick', '--out', str(tmp_path/'demo')], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = r.stdout
+    if cpu_cores() >= 2: assert 'side by side' in out and out.count('epoch 2/2') == 2, out
+    assert re.search(r'^ *part +PART( +\d+\.\d\d){3}$', out, re.M), out  # natural, PGD-20, CW of the PART run
+    assert 'Warning' not in r.stderr, r.stderr[-2000:]  # no warnings leak from the two processes
+    assert (tmp_path/'demo'/'report'/'report.html').is_file()

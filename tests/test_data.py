@@ -1,15 +1,16 @@
 """CIFAR-10 (JPEG copy) read from its real archive: counts, classes, pixel statistics, the cache of the decoded
 images, and `get_dls` on it. The archive is never copied into the repository: it is read from the shared data
-folder beside the checkout (read-only in CI), or from `$PART_NB_CIFAR10_JPEG`."""
+folder beside the checkout (read-only in CI), or from `$CIFAR10_JPEG` (`part_nb.files.find_cifar10_jpeg`); without it
+every test here is skipped with the reason."""
 import os, time
 from pathlib import Path
 import pytest, torch
 from part_nb import data
 from part_nb.data import cache_file, cifar10_classes, get_dls, load_cifar10
+from part_nb.files import find_cifar10_jpeg, cifar10_jpeg_missing
 
-ARCHIVE = Path(os.environ.get('PART_NB_CIFAR10_JPEG') or
-               Path(__file__).resolve().parents[1].parent/'shared'/'data'/'cifar10-jpeg.tar.gz')
-pytestmark = pytest.mark.skipif(not ARCHIVE.is_file(), reason=f"CIFAR-10 (JPEG copy) not found at {ARCHIVE}")
+ARCHIVE = find_cifar10_jpeg()
+pytestmark = pytest.mark.skipif(ARCHIVE is None, reason=cifar10_jpeg_missing())
 
 
 @pytest.fixture(scope='module')

@@ -12,6 +12,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 import pytest
 
+# about 40 s plus Chromium's installation on a new machine: `make test-all` runs it, `make test` leaves it out
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT/'_docs'
 NBS = ROOT/'nbs'

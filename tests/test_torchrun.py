@@ -56,6 +56,7 @@ def test_replicas_and_checkpoint_agree(ddp_run):
     assert not [f for f in ddp_run.iterdir() if f.name.startswith('.')]   # no temporary file left by either rank
 
 
+@pytest.mark.slow
 def test_resume_after_killing_every_process(tmp_path):
     out = tmp_path/'at'
     args = ['-m', 'part_nb.cli', 'train', '--method', 'at', '--epochs', 4, '--out', out, *TINY]
