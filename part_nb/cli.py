@@ -21,7 +21,8 @@ from .cam import cam_methods
 from .mask import mask_sources
 from .callback import methods, compile_modes
 from .evaluate import eval_attacks
-from .runs import train_defaults, train, evaluate_run, read_config, read_history
+from .config import train_defaults
+from .runs import train, evaluate_run, read_config, read_history
 from .report import report, results_table, summary_table, info_columns
 
 # %% auto #0

@@ -6,7 +6,7 @@ Docs: https://part-nb.github.io/part_nb/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #93e28e7b
 from __future__ import annotations
-import glob, gzip, hashlib, io, os, pickle, struct, tarfile, zlib
+import glob, gzip, hashlib, io, os, struct, tarfile, zlib
 from pathlib import Path, PurePosixPath
 import numpy as np
 import torch
@@ -17,7 +17,7 @@ from fastai.losses import CrossEntropyLossFlat
 from fastai.torch_core import TensorImage, TensorCategory, default_device
 from fasttransform import Transform
 from fastprogress.fastprogress import progress_bar
-from .files import DataNotFoundError, DataError, not_found, one_line, read_idx, find_cifar10_jpeg, cifar10_jpeg_missing
+from .files import DataNotFoundError, DataError, not_found, one_line, read_idx, safe_unpickle, find_cifar10_jpeg, cifar10_jpeg_missing
 
 # %% auto #0
 __all__ = ['fashion_mnist_classes', 'fashion_mnist_dirs', 'cifar10_classes', 'datasets', 'ImageArrays', 'ArrayDL', 'PadCropFlip',
@@ -285,7 +285,7 @@ def _load_cifar_pickles(d:Path) -> tuple[ImageArrays, ImageArrays]:
     "CIFAR-10 from torchvision's `cifar-10-batches-py` folder."
     def unpickle(f):
         try:
-            with open(f, 'rb') as fh: b = pickle.load(fh, encoding='bytes')
+            b = safe_unpickle(f)
             x, y = np.asarray(b[b'data'], np.uint8).reshape(-1, 3, 32, 32), torch.tensor(b[b'labels'])
         except Exception as e: raise DataError(f"{f}: not a readable CIFAR-10 batch ({one_line(e)})") from e
         if len(x) != len(y): raise DataError(f"{f}: {len(x)} images but {len(y)} labels")
@@ -294,7 +294,7 @@ def _load_cifar_pickles(d:Path) -> tuple[ImageArrays, ImageArrays]:
     xv, yv = unpickle(d/'test_batch')
     vocab = cifar10_classes
     if (d/'batches.meta').exists():
-        with open(d/'batches.meta', 'rb') as fh: vocab = [v.decode() for v in pickle.load(fh, encoding='bytes')[b'label_names']]
+        vocab = [v.decode() for v in safe_unpickle(d/'batches.meta')[b'label_names']]
     return (ImageArrays(torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]), vocab),
             ImageArrays(xv, yv, vocab))
 

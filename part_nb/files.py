@@ -6,14 +6,14 @@ Docs: https://part-nb.github.io/part_nb/files.html.md"""
 
 # %% ../nbs/00_files.ipynb #97cdd595
 from __future__ import annotations
-import gzip, importlib.util, math, os, struct, zlib
+import gzip, importlib.util, math, os, pickle, struct, zlib
 from pathlib import Path
 import numpy as np
 from .core import InputError
 
 # %% auto #0
 __all__ = ['cifar10_jpeg_name', 'DataNotFoundError', 'not_found', 'DataError', 'one_line', 'cifar10_jpeg_places',
-           'find_cifar10_jpeg', 'cifar10_jpeg_missing', 'read_idx']
+           'find_cifar10_jpeg', 'cifar10_jpeg_missing', 'safe_unpickle', 'read_idx']
 
 # %% ../nbs/00_files.ipynb #47047d54
 class DataNotFoundError(FileNotFoundError):
@@ -58,6 +58,22 @@ def cifar10_jpeg_missing() -> str:
     "Why `find_cifar10_jpeg` found nothing, on one line: where it looked and how to point it at the archive."
     return (f"CIFAR-10 (JPEG copy) {cifar10_jpeg_name} not found (looked in {', '.join(map(str, cifar10_jpeg_places()))}); "
             f"set $CIFAR10_JPEG to the archive to run what needs it")
+
+# %% ../nbs/00_files.ipynb #ac2156a4
+_pickle_ok = {('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode'),  # what numpy arrays unpickle with
+              *((m, f) for m in ('numpy.core.multiarray', 'numpy._core.multiarray') for f in ('_reconstruct',)),
+              *((m, '_frombuffer') for m in ('numpy.core.numeric', 'numpy._core.numeric'))}
+
+class _DataUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) in _pickle_ok: return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"it asks to call {module}.{name}, which a data file has no reason to")
+
+def safe_unpickle(fname, encoding:str='bytes'):
+    "The content of pickle `fname` if it holds only plain data and numpy arrays; a `DataError` (and nothing run) otherwise."
+    try:
+        with open(fname, 'rb') as f: return _DataUnpickler(f, encoding=encoding).load()
+    except Exception as e: raise DataError(f"{fname}: refused or unreadable pickle ({one_line(e)})") from e
 
 # %% ../nbs/00_files.ipynb #148d09e8
 def read_idx(fname) -> np.ndarray:

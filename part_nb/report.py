@@ -17,7 +17,8 @@ from .mask import pixel_eps_map
 from .attack import pgd
 from .evaluate import attack_label
 from .callback import methods
-from .runs import UsageError, atomic_write, write_text, read_json, read_config, read_history, load_model, make_dls
+from .config import UsageError, atomic_write, write_text, read_json
+from .runs import read_config, read_history, load_model, make_dls
 
 # %% auto #0
 __all__ = ['info_columns', 'variant', 'results_table', 'summary_table', 'tradeoff_figure', 'curves_figure', 'gallery_figure',

@@ -6,13 +6,14 @@ Docs: https://part-nb.github.io/part_nb/runs.html.md"""
 
 # %% ../nbs/07_runs.ipynb #d23b8946
 from __future__ import annotations
-import datetime, json, os, random, time
+import datetime, json, math, os, random, time
 from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 from fastai.learner import Learner
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.progress import ProgressCallback
@@ -22,100 +23,18 @@ from fastai.torch_core import set_seed
 from fastcore.foundation import L
 import fastai.callback.schedule, fastai.callback.channelslast  # Learner.fit_one_cycle, Learner.to_channelslast
 import part_nb
-from .core import InputError, check_choice, check_int, check_float, check_budget, unwrap_model, rank, world_size, process_group
-from .data import get_dls, datasets, DataNotFoundError
-from .models import get_model, models
-from .cam import cam_methods
-from .mask import mask_sources
-from .callback import PARTCallback, methods, compile_modes
+from .core import check_int, unwrap_model, rank, world_size, process_group
+from .data import get_dls, DataNotFoundError
+from .models import get_model
+from .callback import PARTCallback, methods
+from .config import (UsageError, atomic_write, write_text, write_json, write_csv, read_json, train_defaults,
+                            speed_settings, make_config, config_diff)
 from .evaluate import robust_eval, eval_attacks, parse_attacks, pack_outcomes
 
 # %% auto #0
-__all__ = ['train_defaults', 'speed_settings', 'checkpoint_format', 'run_files', 'UsageError', 'atomic_write', 'write_text',
-           'write_json', 'write_csv', 'read_json', 'make_config', 'config_diff', 'plain', 'rng_state', 'set_rng_state',
-           'save_checkpoint', 'load_checkpoint', 'RunSaver', 'write_history', 'read_history', 'make_dls', 'model_args',
-           'make_learner', 'make_callback', 'read_config', 'train', 'distributed_setup', 'load_model', 'evaluate_run']
-
-# %% ../nbs/07_runs.ipynb #857a0796
-class UsageError(InputError):
-    "A mistake the user can fix (bad option, wrong folder, unreadable checkpoint); `main` prints it and exits with code 2."
-
-# %% ../nbs/07_runs.ipynb #e6b15f04
-def atomic_write(path, # File to (over)write
-                 write, # Function writing the content to a binary file object
-                ) -> Path:
-    "Write `path` atomically: `write(f)` fills a temporary file in the same folder, which then replaces `path`."
-    path = Path(path)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        with open(tmp, 'wb') as f:
-            write(f)
-            f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-    return path
-
-def write_text(path, text:str) -> Path: return atomic_write(path, lambda f: f.write(text.encode()))
-def write_json(path, obj) -> Path: return write_text(path, json.dumps(obj, indent=1) + '\n')
-def write_csv(path, df:pd.DataFrame) -> Path: return write_text(path, df.to_csv(index=False))
-
-def read_json(path, what:str='file'):
-    "The JSON content of `path`; a `UsageError` naming the file if it is unreadable (a torn copy, a hand edit gone wrong)."
-    try: return json.loads(Path(path).read_text())
-    except (OSError, ValueError) as e:
-        raise UsageError(f"{path} is not a readable {what} ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
-                         "restore it or delete it") from None
-
-# %% ../nbs/07_runs.ipynb #bef11d29
-train_defaults = dict(method='part', data='fashion-mnist', path=None, arch='resnet18', width=None, epochs=80, warmup=0.25,
-                      eps=8/255, eps_train=None, eps_low=None, alpha=None, steps=10, beta=6.0, cam='gradcam',
-                      mask_source='cam', cam_pass='separate', opt='sgd', lr=None, wd=None, bs=128, seed=0, n_train=None, n_valid=None,
-                      precision='fp32', compile=False, channels_last=False)
-speed_settings = ('compile', 'channels_last')  # how fast, not what is trained: a resumed run may change them
-
-def make_config(**settings) -> dict:
-    "The full training configuration from `settings` (see `train_defaults`; `None` means the default), checked."
-    unknown = sorted(set(settings) - set(train_defaults))
-    if unknown: raise UsageError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(train_defaults)}")
-    c = {**train_defaults, **{k: v for k, v in settings.items() if v is not None}}
-    for kind, k, known in (('method', 'method', methods), ('data set', 'data', datasets), ('architecture', 'arch', models),
-                           ('optimizer', 'opt', ('sgd', 'adam')), ('mask source', 'mask_source', mask_sources), ('CAM pass', 'cam_pass', ('shared', 'separate')),
-                           ('precision', 'precision', ('fp32', 'bf16', 'fp16')), ('CAM method', 'cam', cam_methods)):
-        check_choice(kind, c[k], known)
-    for k in ('width', 'epochs', 'steps', 'bs', 'seed', 'n_train', 'n_valid'):
-        if c[k] is not None: check_int(k, c[k], 0 if k == 'seed' else 1)
-    if c['compile'] not in (False, True, *compile_modes) or not isinstance(c['channels_last'], bool):
-        raise UsageError(f"compile must be True, False or a torch.compile mode ({', '.join(compile_modes)}), and channels_last "
-                         f"True or False; got {c['compile']!r}, {c['channels_last']!r}")
-    if c['compile'] is not False and methods[c['method']]['attack'] != 'pgd':
-        raise UsageError(f"--compile compiles the PGD attack; {c['method']!r} trains with a single-step attack, which runs eagerly")
-    if c['n_train'] is not None and c['n_train'] < c['bs']:
-        raise UsageError(f"n_train ({c['n_train']}) must be at least the batch size ({c['bs']}): the last partial batch is dropped")
-    if c['width'] is not None and c['arch'] == 'wrn34_10': raise UsageError("wrn34_10 has a fixed width; --width is for the other architectures")
-    c['eps'] = check_budget(c['eps'])[0]
-    c['eps_train'] = check_budget(c['eps'] if c['eps_train'] is None else c['eps_train'], name='eps_train')[0]
-    c['eps_low'] = check_float('eps_low', c['eps_train'] * 7/8 if c['eps_low'] is None else c['eps_low'], 0)
-    c['alpha'] = check_float('alpha', c['eps_train'] / (8 if c['data'] == 'svhn' else 4) if c['alpha'] is None else c['alpha'], 0, lo_open=True)
-    c['lr'] = check_float('lr', (0.01 if c['opt'] == 'sgd' else 1e-3) if c['lr'] is None else c['lr'], 0, lo_open=True)
-    c['wd'] = check_float('wd', (3.5e-3 if c['data'] == 'svhn' else 2e-4) if c['wd'] is None else c['wd'], 0)
-    c['beta'] = check_float('beta', c['beta'], 0)
-    part = methods[c['method']]['pixel_reweight']
-    if part: check_budget(c['eps_train'], c['eps_low'], name='eps_train')
-    if not part and c['mask_source'] != 'cam':
-        raise UsageError(f"mask source {c['mask_source']!r} needs a PART method ({', '.join(k for k, m in methods.items() if m['pixel_reweight'])}), not {c['method']!r}")
-    w = c['warmup'] = check_float('warmup', c['warmup'], 0) if isinstance(c['warmup'], float) else c['warmup']
-    if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0 or (isinstance(w, float) and w >= 1 and w != int(w)):
-        raise UsageError(f"warmup must be a number of epochs or a fraction below 1, got {w!r}")
-    if isinstance(w, float) and w >= 1: c['warmup'] = w = int(w)
-    if w > c['epochs']: raise UsageError(f"warmup ({w}) is longer than the run ({c['epochs']} epochs)")
-    return c
-
-def config_diff(old:dict, new:dict, ignore=('path', *speed_settings)) -> list:
-    "Settings that differ between two configurations, as `key: old -> new` lines (the data path may move, the speed settings change; a setting added since has its default)."
-    get = lambda c, k: c.get(k, train_defaults.get(k))
-    return [f"{k}: {get(old, k)!r} -> {get(new, k)!r}" for k in sorted(set(old) | set(new))
-            if k not in ignore and get(old, k) != get(new, k)]
+__all__ = ['checkpoint_format', 'run_files', 'plain', 'rng_state', 'set_rng_state', 'save_checkpoint', 'load_checkpoint',
+           'finite_weights', 'RunSaver', 'write_history', 'read_history', 'make_dls', 'model_args', 'make_learner',
+           'make_callback', 'read_config', 'train', 'distributed_setup', 'load_model', 'evaluate_run']
 
 # %% ../nbs/07_runs.ipynb #38e70570
 checkpoint_format = 'part_nb-checkpoint'
@@ -180,6 +99,11 @@ def load_checkpoint(path, cfg:dict|None=None, map_location='cpu',
     return ck
 
 # %% ../nbs/07_runs.ipynb #39aabba5
+def finite_weights(model:nn.Module) -> bool:
+    "Whether every floating-point parameter and buffer of `model` is finite (one host sync)."
+    ts = [t for t in (*model.parameters(), *model.buffers()) if t.is_floating_point()]
+    return bool(torch.stack([torch.isfinite(t).all() for t in ts]).all()) if ts else True
+
 class RunSaver(Callback):
     "Save a checkpoint and the metrics history into the run folder after every epoch; restore state on resume."
     order = 65
@@ -200,6 +124,11 @@ class RunSaver(Callback):
         names = [n for n in self.recorder.metric_names[1:] if n != 'time']
         row = dict(epoch=self.epoch, **{n: None if v is None else float(v) for n, v in zip(names, self.recorder.values[-1])},
                    seconds=round(time.time() - self._t0, 2))
+        bad = [f"{k} {row[k]}" for k in ('train_loss', 'valid_loss') if row.get(k) is not None and not math.isfinite(row[k])]
+        if bad or not finite_weights(self.learn.model):
+            raise UsageError(f"training diverged in epoch {self.epoch} ({', '.join(bad) or 'weights not finite'}); nothing of it was "
+                             f"saved ({self.out} keeps {len(self.history)} good epochs): train again with a lower --lr "
+                             f"(now {self.cfg['lr']:g}) and --force")
         self.history.append(row)
         # the history first, the checkpoint last: once checkpoint.pth says an epoch is done, so does the history
         # (a kill in between leaves the history one epoch ahead; --resume redoes that epoch and rewrites it)
@@ -359,6 +288,8 @@ def load_model(run, map_location=None):
     model = get_model(cfg['arch'], **ck['model_args'])
     try: model.load_state_dict(ck['model'])
     except Exception as e: raise UsageError(f"checkpoint {f} does not fit a {cfg['arch']} ({str(e).splitlines()[0][:150]})") from None
+    if not finite_weights(model):  # a diverged run: its NaN logits would predict one class, scored as that class's share
+        raise UsageError(f"checkpoint {f} holds NaN or Inf weights (the run diverged): train it again with a lower --lr and --force")
     dev = map_location or ('cuda' if torch.cuda.is_available() else 'cpu')
     return model.to(dev).eval(), cfg, ck
 

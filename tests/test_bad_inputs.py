@@ -6,7 +6,7 @@ stderr of one line `part_nb CMD: error: ...` with the expected words and no trac
 workspace changed, appeared or vanished (checksums before and after). Python cases run in-process and assert
 the exception and its words (or, for inputs that must work, the right result).
 """
-import gzip, hashlib, json, os, shutil, subprocess, sys, warnings
+import gzip, hashlib, json, os, pickle, shutil, subprocess, sys, tempfile, warnings
 from pathlib import Path
 import numpy as np
 import pytest
@@ -64,7 +64,7 @@ def ws(tmp_path_factory):
     (raw / 'train-images-idx3-ubyte').write_bytes(gzip.decompress((fm / 'train-images-idx3-ubyte.gz').read_bytes())[:-100])
     write_fmnist(w / 'fm_count', labels_train=N - 3)
     # broken copies of the run
-    for name in ('nock', 'trunc', 'rand', 'arch', 'badeval', 'badhist', 'other'):
+    for name in ('nock', 'trunc', 'rand', 'arch', 'badeval', 'badhist', 'other', 'nan'):
         shutil.copytree(w / 'run', w / f'run_{name}')
     (w / 'run_nock' / 'checkpoint.pth').unlink()
     ck = w / 'run_trunc' / 'checkpoint.pth'; ck.write_bytes(ck.read_bytes()[:1000])
@@ -73,6 +73,9 @@ def ws(tmp_path_factory):
     (w / 'run_arch' / 'config.json').write_text(json.dumps(cfg))
     (w / 'run_badeval' / 'eval.json').write_text('{"results": [{"att')
     (w / 'run_badhist' / 'history.json').write_text('[{"epoch": 0, "tra')
+    ck = torch.load(w / 'run_nan' / 'checkpoint.pth', weights_only=True)  # a diverged run's weights
+    ck['model'] = {k: v.fill_(float('nan')) if v.is_floating_point() else v for k, v in ck['model'].items()}
+    torch.save(ck, w / 'run_nan' / 'checkpoint.pth')
     return w
 
 
@@ -130,6 +133,9 @@ eps-not-a-number | train --eps abc --path {w}/fm --out {w}/x | 2 | argument --ep
 warmup-inf | train --warmup inf --path {w}/fm --out {w}/x | 2 | argument --warmup: not a finite number: 'inf'
 eps-low-nan-for-at | train --method at --eps-low nan --path {w}/fm --out {w}/x | 2 | `eps_low` must be a finite number
 report-corrupt-checkpoint | report {w}/run_trunc --out {w}/x | 2 | is corrupt
+# issue 30: a diverged run (its folder under home/, which the checksums leave out) and a checkpoint of NaN weights
+lr-diverges | train --method at --lr 1e30 --path {w}/fm --out {w}/home/diverged {tiny} | 2 | training diverged in epoch 0
+eval-nan-weights | eval {w}/run_nan --attacks natural | 2 | holds NaN or Inf weights
 '''
 C = [(i, c.replace('{tiny}', ' '.join(TINY)), int(k), words) for i, c, k, words in
      (l.split(' | ', 3) for l in CASES.strip().splitlines() if not l.startswith('#'))]
@@ -248,6 +254,17 @@ def inplace_cam():
     return batch_cam(m, torch.rand(3, 1, 8, 8), layer='0')
 
 
+def crafted_cifar_pickle():
+    "A torchvision-format CIFAR-10 folder whose first batch, unpickled, would run a shell command."
+    from part_nb.data import load_cifar10
+    class Evil:
+        def __reduce__(self): return (os.system, (f'touch {d}/ran',))
+    with tempfile.TemporaryDirectory() as d:
+        for f in ('data_batch_1', 'test_batch'): (Path(d) / f).write_bytes(pickle.dumps({b'data': Evil(), b'labels': [0]}))
+        try: load_cifar10(d)
+        finally: assert not (Path(d) / 'ran').exists(), 'the pickle ran its command'
+
+
 def vision_learner_32():
     learn = vision_learner(dls(n=64, c=3, size=32), resnet18, pretrained=False)
     with warnings.catch_warnings(record=True) as w:
@@ -281,6 +298,7 @@ P = [
     ('top-rule-all-zero-cam', lambda: float(importance_mask(torch.zeros(2, 8, 8), 'top').sum()) == 0., True, ''),
     ('keyboard-interrupt-leaves-no-columns', lambda: kbd_interrupt_then_fit() == 1, True, ''),
     ('vision-learner-1x1-cam-layer', lambda: "using layer '0.5'" in vision_learner_32(), True, ''),
+    ('cifar-pickle-runs-nothing', crafted_cifar_pickle, InputError, 'refused or unreadable pickle'),
     ('explicit-1x1-cam-layer', lambda: fit(vision_learner(dls(n=64, c=3, size=32), resnet18, pretrained=False).model,
                                            PARTCallback(steps=1, warmup=0, layer='0.7'), data=dls(n=64, c=3, size=32)), InputError, 'gives 1x1 maps'),
 ]
