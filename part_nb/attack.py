@@ -10,7 +10,8 @@ import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from contextlib import nullcontext
-from .core import InputError, as_plain, norm_stats, check_images, check_labels, eval_mode, frozen, unwrap_model, check_choice
+from .core import (InputError, as_plain, norm_stats, check_images, check_labels, check_budget, eval_mode, frozen,
+                          unwrap_model, check_choice)
 from .cam import capture_layer
 
 # %% auto #0
@@ -28,8 +29,11 @@ def _budget(x, eps, check=True):
             raise InputError(f"budget of shape {tuple(eps.shape)} does not broadcast to the images' shape {tuple(x.shape)}")
         eps = as_plain(eps).to(x.device, x.dtype)
         if check and bool((eps < 0).any() | eps.isnan().any()): raise InputError("budget map must be >= 0 everywhere")
+        if check and bool((eps >= 1).any()):
+            raise InputError("budget map reaches 1 or more, which allows any image: budgets are in pixel units of images in [0, 1]")
     elif isinstance(eps, (int, float)):
         if not eps > 0: raise InputError(f"eps must be > 0, got {eps}")
+        check_budget(eps)  # 8 for 8/255: any image at all, refused with the hint
     else: raise TypeError(f"eps must be a float or a tensor, got {type(eps).__name__}")
     return eps, (x - eps).clamp_(min=0), (x + eps).clamp_(max=1)
 
@@ -80,7 +84,7 @@ def _ascend(f, x_adv, lo, hi, objective, alpha, steps):
         x_adv.requires_grad_(True)
         with torch.enable_grad(): obj = objective(f(x_adv))
         g, = torch.autograd.grad(obj, x_adv)
-        x_adv = x_adv.detach().add_(g.sign_(), alpha=alpha).clamp_(lo, hi)
+        x_adv = x_adv.detach().add_(g.sign(), alpha=alpha).clamp_(lo, hi)
     return x_adv.detach()
 
 def _check_labels(model, norm, x, y, check, logits=None):
@@ -220,7 +224,7 @@ def single_step(model:nn.Module, # Classifier returning logits
             obj = ce_loss(z, y)
             em = eps0 if budget_fn is None else as_plain(budget_fn(cap, z)).to(x.dtype)  # may differentiate z down to the layer
         g, = torch.autograd.grad(obj, x0)
-    delta = g.sign_().mul_(p['step'])
+    delta = g.sign().mul_(p['step'])
     if p['noise']: delta.add_(u, alpha=p['noise'])
     x_adv = x + delta.mul_(em)
     if p['project']: x_adv = torch.minimum(torch.maximum(x_adv, x - em), x + em)

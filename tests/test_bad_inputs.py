@@ -196,7 +196,7 @@ from part_nb.data import ImageArrays, array_dls
 from part_nb.models import small_cnn
 from part_nb.cam import batch_cam
 from part_nb.mask import importance_mask, pixel_eps_map
-from part_nb.attack import pgd
+from part_nb.attack import pgd, mma, single_step
 from part_nb.callback import PARTCallback
 
 
@@ -265,6 +265,15 @@ def crafted_cifar_pickle():
         finally: assert not (Path(d) / 'ran').exists(), 'the pickle ran its command'
 
 
+class SumFirst(nn.Module):
+    "A model whose first operation reduces its input: autograd hands back an expanded (stride-0) input gradient."
+    def __init__(self): super().__init__(); self.lin = nn.Linear(1, 10)
+    def forward(self, x): return self.lin(x.sum((2, 3)) / 784)
+
+
+def xy(n=2): return torch.rand(n, 1, 28, 28), torch.arange(n) % 10
+
+
 def vision_learner_32():
     learn = vision_learner(dls(n=64, c=3, size=32), resnet18, pretrained=False)
     with warnings.catch_warnings(record=True) as w:
@@ -298,6 +307,12 @@ P = [
     ('top-rule-all-zero-cam', lambda: float(importance_mask(torch.zeros(2, 8, 8), 'top').sum()) == 0., True, ''),
     ('keyboard-interrupt-leaves-no-columns', lambda: kbd_interrupt_then_fit() == 1, True, ''),
     ('vision-learner-1x1-cam-layer', lambda: "using layer '0.5'" in vision_learner_32(), True, ''),
+    ('pgd-eps-8', lambda: pgd(small_cnn(width=4), *xy(), 8, 0.03, 2), InputError, 'did you mean 8/255'),
+    ('mma-eps-8', lambda: mma(small_cnn(width=4), *xy(), 8, 0.03, 2), InputError, 'did you mean 8/255'),
+    ('single-step-eps-8', lambda: single_step(small_cnn(width=4), *xy(), 8), InputError, 'did you mean 8/255'),
+    ('pgd-budget-map-of-2', lambda: pgd(small_cnn(width=4), *xy(), torch.full((2, 1, 28, 28), 2.), 0.03, 2), InputError, 'reaches 1 or more'),
+    ('pgd-expanded-input-gradient', lambda: pgd(SumFirst(), *xy(), 0.1, 0.03, 2).shape == (2, 1, 28, 28), True, ''),
+    ('nfgsm-expanded-input-gradient', lambda: single_step(SumFirst(), *xy(), 0.1).shape == (2, 1, 28, 28), True, ''),
     ('cifar-pickle-runs-nothing', crafted_cifar_pickle, InputError, 'refused or unreadable pickle'),
     ('explicit-1x1-cam-layer', lambda: fit(vision_learner(dls(n=64, c=3, size=32), resnet18, pretrained=False).model,
                                            PARTCallback(steps=1, warmup=0, layer='0.7'), data=dls(n=64, c=3, size=32)), InputError, 'gives 1x1 maps'),
