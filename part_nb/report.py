@@ -17,8 +17,8 @@ from .mask import pixel_eps_map
 from .attack import pgd
 from .evaluate import attack_label
 from .callback import methods
-from .config import UsageError, atomic_write, write_text, read_json
-from .runs import read_config, read_history, load_model, make_dls
+from .config import UsageError, atomic_write, write_text
+from .runs import read_config, read_history, read_eval, load_model, make_dls
 
 # %% auto #0
 __all__ = ['info_columns', 'variant', 'results_table', 'summary_table', 'tradeoff_figure', 'curves_figure', 'gallery_figure',
@@ -49,7 +49,7 @@ def results_table(runs, names=None) -> pd.DataFrame:
     rows = []
     for r, name in zip(runs, names):
         cfg, hist = read_config(r), read_history(r)
-        ev = read_json(r/'eval.json', 'evaluation') if (r/'eval.json').exists() else {}
+        ev = read_eval(r)
         row = dict(run=name, method=methods[cfg['method']]['name'], variant=variant(cfg), seed=cfg['seed'], data=cfg['data'], arch=cfg['arch'],
                    epochs=f"{len(hist)}/{cfg['epochs']}", eps=round(cfg['eps'], 4), eps_train=round(cfg['eps_train'], 4),
                    eps_low=round(cfg['eps_low'], 4) if methods[cfg['method']]['pixel_reweight'] else None,

@@ -33,8 +33,8 @@ from .evaluate import robust_eval, eval_attacks, parse_attacks, pack_outcomes
 
 # %% auto #0
 __all__ = ['checkpoint_format', 'run_files', 'plain', 'rng_state', 'set_rng_state', 'save_checkpoint', 'load_checkpoint',
-           'finite_weights', 'RunSaver', 'write_history', 'read_history', 'make_dls', 'model_args', 'make_learner',
-           'make_callback', 'read_config', 'train', 'distributed_setup', 'load_model', 'evaluate_run']
+           'finite_weights', 'RunSaver', 'write_history', 'read_history', 'read_eval', 'make_dls', 'model_args',
+           'make_learner', 'make_callback', 'read_config', 'train', 'distributed_setup', 'load_model', 'evaluate_run']
 
 # %% ../nbs/07_runs.ipynb #38e70570
 checkpoint_format = 'part_nb-checkpoint'
@@ -142,10 +142,31 @@ def write_history(out, history:list):
     write_json(Path(out)/'history.json', history)
     write_csv(Path(out)/'history.csv', pd.DataFrame(history))
 
+def _rows(f, what:str, rows, keys:dict) -> list:
+    "`rows` if it is a list of dicts whose `keys` hold values of their types; a `UsageError` naming file `f` otherwise."
+    bad = None if isinstance(rows, list) else f"a list of rows, not {type(rows).__name__}"
+    for i, r in enumerate(rows if bad is None else []):
+        miss = [k for k, t in keys.items() if not (isinstance(r, dict) and k in r and isinstance(r[k], t) and not isinstance(r[k], bool))]
+        if miss: bad = f"row {i} lacks {', '.join(miss)}"; break
+    if bad: raise UsageError(f"{f} is not a part_nb {what} ({bad}); restore it or delete it")
+    return rows
+
 def read_history(run) -> pd.DataFrame:
-    "The metrics history of a run folder, one row per completed epoch."
+    "The metrics history of a run folder, one row per completed epoch; its rows checked."
     f = Path(run)/'history.json'
-    return pd.DataFrame(read_json(f, 'metrics history')) if f.exists() else pd.DataFrame()
+    if not f.exists(): return pd.DataFrame()
+    num = (int, float, type(None))
+    return pd.DataFrame(_rows(f, 'metrics history', read_json(f, 'metrics history'),
+                              dict(epoch=int, train_loss=num, valid_loss=num, seconds=(int, float))))
+
+def read_eval(run) -> dict:
+    "The evaluation file of a run folder (`{}` if none); its result rows checked."
+    f = Path(run)/'eval.json'
+    if not f.exists(): return {}
+    ev = read_json(f, 'evaluation')
+    if not isinstance(ev, dict): raise UsageError(f"{f} is not a part_nb evaluation (not a JSON object); restore it or delete it")
+    _rows(f, 'evaluation', ev.get('results', []), dict(attack=str, n=int, accuracy=(int, float)))
+    return ev
 
 # %% ../nbs/07_runs.ipynb #aa70c779
 def make_dls(cfg:dict, **kwargs):
@@ -311,7 +332,7 @@ def _evaluate_run(run, attacks, n, bs, reuse, progress):
     model, cfg, ck = load_model(run)
     dls = make_dls({**cfg, 'n_train': bs, 'bs': bs}, n_valid=n, seed=0)
     n_images, setting = len(dls.valid_ds), dict(eps=cfg['eps'], epochs_trained=ck['epoch'])
-    old = read_json(run/'eval.json', 'evaluation') if (run/'eval.json').exists() else {}
+    old = read_eval(run)
     same = all(old.get(k) == v for k, v in setting.items())
     rows = {(r['attack'], r['n']): r for r in old.get('results', [])} if same else {}
     todo = [a for a in attacks if not (reuse and (a, n_images) in rows)]

@@ -64,7 +64,7 @@ def ws(tmp_path_factory):
     (raw / 'train-images-idx3-ubyte').write_bytes(gzip.decompress((fm / 'train-images-idx3-ubyte.gz').read_bytes())[:-100])
     write_fmnist(w / 'fm_count', labels_train=N - 3)
     # broken copies of the run
-    for name in ('nock', 'trunc', 'rand', 'arch', 'badeval', 'badhist', 'other', 'nan'):
+    for name in ('nock', 'trunc', 'rand', 'arch', 'badeval', 'badhist', 'other', 'nan', 'evshape', 'histkeys'):
         shutil.copytree(w / 'run', w / f'run_{name}')
     (w / 'run_nock' / 'checkpoint.pth').unlink()
     ck = w / 'run_trunc' / 'checkpoint.pth'; ck.write_bytes(ck.read_bytes()[:1000])
@@ -73,6 +73,8 @@ def ws(tmp_path_factory):
     (w / 'run_arch' / 'config.json').write_text(json.dumps(cfg))
     (w / 'run_badeval' / 'eval.json').write_text('{"results": [{"att')
     (w / 'run_badhist' / 'history.json').write_text('[{"epoch": 0, "tra')
+    (w / 'run_evshape' / 'eval.json').write_text('{"results": 5}')  # JSON that parses, with the wrong structure
+    (w / 'run_histkeys' / 'history.json').write_text('[{"epoch": 0}]')
     ck = torch.load(w / 'run_nan' / 'checkpoint.pth', weights_only=True)  # a diverged run's weights
     ck['model'] = {k: v.fill_(float('nan')) if v.is_floating_point() else v for k, v in ck['model'].items()}
     torch.save(ck, w / 'run_nan' / 'checkpoint.pth')
@@ -136,6 +138,9 @@ report-corrupt-checkpoint | report {w}/run_trunc --out {w}/x | 2 | is corrupt
 # issue 30: a diverged run (its folder under home/, which the checksums leave out) and a checkpoint of NaN weights
 lr-diverges | train --method at --lr 1e30 --path {w}/fm --out {w}/home/diverged {tiny} | 2 | training diverged in epoch 0
 eval-nan-weights | eval {w}/run_nan --attacks natural | 2 | holds NaN or Inf weights
+eval-json-wrong-structure | eval {w}/run_evshape --attacks natural | 2 | eval.json is not a part_nb evaluation (a list of rows, not int)
+report-eval-json-wrong-structure | report {w}/run_evshape --out {w}/x | 2 | eval.json is not a part_nb evaluation
+report-history-row-without-keys | report {w}/run_histkeys --out {w}/x | 2 | history.json is not a part_nb metrics history (row 0 lacks
 '''
 C = [(i, c.replace('{tiny}', ' '.join(TINY)), int(k), words) for i, c, k, words in
      (l.split(' | ', 3) for l in CASES.strip().splitlines() if not l.startswith('#'))]
