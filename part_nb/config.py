@@ -6,10 +6,11 @@ Docs: https://part-nb.github.io/part_nb/config.html.md"""
 
 # %% ../nbs/06b_config.ipynb #ef2f995f
 from __future__ import annotations
-import json, os
+import json, os, socket, time
+from contextlib import contextmanager
 from pathlib import Path
 import pandas as pd
-from .core import InputError, check_choice, check_int, check_float, check_budget
+from .core import InputError, check_choice, check_int, check_float, check_budget, rank
 from .data import datasets
 from .models import models
 from .cam import cam_methods
@@ -18,7 +19,7 @@ from .callback import methods, compile_modes
 
 # %% auto #0
 __all__ = ['train_defaults', 'speed_settings', 'UsageError', 'atomic_write', 'write_text', 'write_json', 'write_csv', 'read_json',
-           'make_config', 'config_diff']
+           'run_lock', 'make_config', 'config_diff']
 
 # %% ../nbs/06b_config.ipynb #857a0796
 class UsageError(InputError):
@@ -50,6 +51,38 @@ def read_json(path, what:str='file'):
     except (OSError, ValueError) as e:
         raise UsageError(f"{path} is not a readable {what} ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
                          "restore it or delete it") from None
+
+# %% ../nbs/06b_config.ipynb #dbba6d53
+@contextmanager
+def run_lock(folder, # The run (or report) folder to own
+             cmd:str, # The command, for the message of a refused second writer
+            ):
+    "Own `folder` (its `.lock` file: pid, host, command) while the block runs; a `UsageError` if a live process owns it."
+    folder = Path(folder)
+    if rank() != 0: yield folder; return
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    lock, me = folder/'.lock', dict(pid=os.getpid(), host=socket.gethostname(), cmd=cmd, since=time.strftime('%Y-%m-%d %H:%M:%S'))
+    for _ in range(2):
+        try: fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY); break
+        except FileExistsError:
+            try: o = json.loads(lock.read_text())
+            except (OSError, ValueError): o = {}
+            if o.get('host') == me['host'] and isinstance(o.get('pid'), int) and not _alive(o['pid']): lock.unlink(missing_ok=True); continue
+            raise UsageError(f"{folder} is in use by part_nb {o.get('cmd', '?')} (pid {o.get('pid', '?')} on {o.get('host', '?')} since "
+                             f"{o.get('since', '?')}): wait for it to finish, or if that process is gone, delete {lock}") from None
+    else: raise UsageError(f"{folder}: could not take its lock {lock}; delete it if no part_nb command is running there")
+    try:
+        with os.fdopen(fd, 'w') as f: f.write(json.dumps(me))
+        yield folder
+    finally:
+        lock.unlink(missing_ok=True)
+        if created and not any(folder.iterdir()): folder.rmdir()
+
+def _alive(pid:int) -> bool:
+    try: os.kill(pid, 0); return True
+    except ProcessLookupError: return False
+    except PermissionError: return True
 
 # %% ../nbs/06b_config.ipynb #bef11d29
 train_defaults = dict(method='part', data='fashion-mnist', path=None, arch='resnet18', width=None, epochs=80, warmup=0.25,

@@ -17,7 +17,7 @@ from .mask import pixel_eps_map
 from .attack import pgd
 from .evaluate import attack_label
 from .callback import methods
-from .config import UsageError, atomic_write, write_text
+from .config import UsageError, atomic_write, write_text, run_lock
 from .runs import read_config, read_history, read_eval, load_model, make_dls
 
 # %% auto #0
@@ -217,6 +217,6 @@ def report(runs, # Run folders
     parts += ["<h2>Configurations</h2>", cfgs.to_html(na_rep='')]
     page = f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>part_nb report</title><style>{_css}</style></head><body>" + \
            '\n'.join(parts) + "</body></html>\n"
-    out.mkdir(parents=True, exist_ok=True)
-    for f, fig in figs.items(): save_png(fig, out/f)
-    return write_text(out/'report.html', page)
+    with run_lock(out, 'report'):  # one writer of the page's folder at a time
+        for f, fig in figs.items(): save_png(fig, out/f)
+        return write_text(out/'report.html', page)

@@ -28,7 +28,7 @@ from .data import get_dls, DataNotFoundError
 from .models import get_model
 from .callback import PARTCallback, methods
 from .config import (UsageError, atomic_write, write_text, write_json, write_csv, read_json, train_defaults,
-                            speed_settings, make_config, config_diff)
+                            speed_settings, make_config, config_diff, run_lock)
 from .evaluate import robust_eval, eval_attacks, parse_attacks, pack_outcomes
 
 # %% auto #0
@@ -240,6 +240,9 @@ def train(out=None, # Run folder (default: runs/METHOD-DATA-ARCH-sSEED)
     if out is None: c = make_config(**settings); out = f"runs/{c['method']}-{c['data']}-{c['arch']}-s{c['seed']}"
     out = Path(out)
     if out.exists() and not out.is_dir(): raise UsageError(f"{out} exists and is not a folder")
+    with run_lock(out, 'train'): return _train(out, resume, force, quiet, stop_after, settings, distributed, main)
+
+def _train(out, resume, force, quiet, stop_after, settings, distributed, main):
     cfg, ck, rewrite_config = _plan(out, settings, resume, force)
     if cfg['precision'] != 'fp32' and not torch.cuda.is_available():
         raise UsageError(f"precision {cfg['precision']} needs a CUDA GPU (fastai's mixed precision is CUDA only) and there "
@@ -323,7 +326,7 @@ def evaluate_run(run, # Run folder
                  progress:bool=True, # Progress bars
                 ) -> pd.DataFrame:
     "Evaluate a run's last checkpoint on its test set with the run's `eps`; save and return the results. Shared out under `torchrun`."
-    with process_group(): return _evaluate_run(run, attacks, n, bs, reuse, progress)
+    with process_group(), run_lock(run, 'eval'): return _evaluate_run(run, attacks, n, bs, reuse, progress)
 
 def _evaluate_run(run, attacks, n, bs, reuse, progress):
     run = Path(run); attacks = parse_attacks(attacks)

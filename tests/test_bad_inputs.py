@@ -6,7 +6,7 @@ stderr of one line `part_nb CMD: error: ...` with the expected words and no trac
 workspace changed, appeared or vanished (checksums before and after). Python cases run in-process and assert
 the exception and its words (or, for inputs that must work, the right result).
 """
-import gzip, hashlib, json, os, pickle, shutil, subprocess, sys, tempfile, warnings
+import gzip, hashlib, json, os, pickle, shutil, socket, subprocess, sys, tempfile, warnings
 from pathlib import Path
 import numpy as np
 import pytest
@@ -64,7 +64,7 @@ def ws(tmp_path_factory):
     (raw / 'train-images-idx3-ubyte').write_bytes(gzip.decompress((fm / 'train-images-idx3-ubyte.gz').read_bytes())[:-100])
     write_fmnist(w / 'fm_count', labels_train=N - 3)
     # broken copies of the run
-    for name in ('nock', 'trunc', 'rand', 'arch', 'badeval', 'badhist', 'other', 'nan', 'evshape', 'histkeys'):
+    for name in ('nock', 'trunc', 'rand', 'arch', 'badeval', 'badhist', 'other', 'nan', 'evshape', 'histkeys', 'locked'):
         shutil.copytree(w / 'run', w / f'run_{name}')
     (w / 'run_nock' / 'checkpoint.pth').unlink()
     ck = w / 'run_trunc' / 'checkpoint.pth'; ck.write_bytes(ck.read_bytes()[:1000])
@@ -74,6 +74,7 @@ def ws(tmp_path_factory):
     (w / 'run_badeval' / 'eval.json').write_text('{"results": [{"att')
     (w / 'run_badhist' / 'history.json').write_text('[{"epoch": 0, "tra')
     (w / 'run_evshape' / 'eval.json').write_text('{"results": 5}')  # JSON that parses, with the wrong structure
+    (w / 'run_locked' / '.lock').write_text(json.dumps(dict(pid=os.getpid(), host=socket.gethostname(), cmd='train')))  # a live owner
     (w / 'run_histkeys' / 'history.json').write_text('[{"epoch": 0}]')
     ck = torch.load(w / 'run_nan' / 'checkpoint.pth', weights_only=True)  # a diverged run's weights
     ck['model'] = {k: v.fill_(float('nan')) if v.is_floating_point() else v for k, v in ck['model'].items()}
@@ -140,6 +141,8 @@ lr-diverges | train --method at --lr 1e30 --path {w}/fm --out {w}/home/diverged 
 eval-nan-weights | eval {w}/run_nan --attacks natural | 2 | holds NaN or Inf weights
 eval-json-wrong-structure | eval {w}/run_evshape --attacks natural | 2 | eval.json is not a part_nb evaluation (a list of rows, not int)
 report-eval-json-wrong-structure | report {w}/run_evshape --out {w}/x | 2 | eval.json is not a part_nb evaluation
+train-into-a-folder-in-use | train --method part --warmup 0 --path {w}/fm --out {w}/run_locked --resume {tiny} | 2 | is in use by part_nb train (pid
+eval-of-a-folder-in-use | eval {w}/run_locked --attacks natural | 2 | is in use by part_nb train
 report-history-row-without-keys | report {w}/run_histkeys --out {w}/x | 2 | history.json is not a part_nb metrics history (row 0 lacks
 '''
 C = [(i, c.replace('{tiny}', ' '.join(TINY)), int(k), words) for i, c, k, words in

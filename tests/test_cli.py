@@ -249,3 +249,17 @@ def test_quick_demo_side_by_side(tmp_path):
     assert re.search(r'^ *part +PART( +\d+\.\d\d){3}$', out, re.M), out  # natural, PGD-20, CW of the PART run
     assert 'Warning' not in r.stderr, r.stderr[-2000:]  # no warnings leak from the two processes
     assert (tmp_path/'demo'/'report'/'report.html').is_file()
+
+
+def test_two_writers_into_one_folder(tmp_path):
+    "Two trainings with different settings started together into one --out: exactly one runs, the other is refused."
+    out = tmp_path/'run'
+    cmd = lambda m: [sys.executable, '-m', 'part_nb.cli', 'train', '--method', m, '--epochs', '2', '--warmup', '1', '--out', str(out), *map(str, TINY)]
+    ps = [subprocess.Popen(cmd(m), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for m in ('at', 'part')]
+    res = [(p.wait(600), p.stderr.read()) for p in ps]
+    assert sorted(rc for rc, _ in res) == [0, 2], res
+    (rc_won, _), (_, err) = sorted(res)
+    assert 'is in use by part_nb train' in err or 'another configuration' in err, err   # refused while it ran, or after
+    won = ('at', 'part')[[rc for rc, _ in res].index(0)]
+    assert json.loads((out/'config.json').read_text())['config']['method'] == won and len(read_history(out)) == 2
+    assert not (out/'.lock').exists()
