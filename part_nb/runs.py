@@ -244,6 +244,11 @@ def train(out=None, # Run folder (default: runs/METHOD-DATA-ARCH-sSEED)
 
 def _train(out, resume, force, quiet, stop_after, settings, distributed, main):
     cfg, ck, rewrite_config = _plan(out, settings, resume, force)
+    was = read_json(out/'config.json', 'configuration').get('processes', 1) if ck else world_size()
+    if was != world_size():  # the global batch (per-process bs x processes) would change in the middle of the schedule
+        cmd = f"torchrun --nproc_per_node {was} -m part_nb.cli" if was > 1 else "part_nb"
+        raise UsageError(f"{out} was trained with {was} process(es) (global batch {cfg['bs'] * was}), this is {world_size()}: "
+                         f"resume it as it ran, {cmd} train --out {out} --resume")
     if cfg['precision'] != 'fp32' and not torch.cuda.is_available():
         raise UsageError(f"precision {cfg['precision']} needs a CUDA GPU (fastai's mixed precision is CUDA only) and there "
                          "is none here: use --precision fp32")

@@ -64,7 +64,7 @@ def ws(tmp_path_factory):
     (raw / 'train-images-idx3-ubyte').write_bytes(gzip.decompress((fm / 'train-images-idx3-ubyte.gz').read_bytes())[:-100])
     write_fmnist(w / 'fm_count', labels_train=N - 3)
     # broken copies of the run
-    for name in ('nock', 'trunc', 'rand', 'arch', 'badeval', 'badhist', 'other', 'nan', 'evshape', 'histkeys', 'locked'):
+    for name in ('nock', 'trunc', 'rand', 'arch', 'badeval', 'badhist', 'other', 'nan', 'evshape', 'histkeys', 'locked', '2proc'):
         shutil.copytree(w / 'run', w / f'run_{name}')
     (w / 'run_nock' / 'checkpoint.pth').unlink()
     ck = w / 'run_trunc' / 'checkpoint.pth'; ck.write_bytes(ck.read_bytes()[:1000])
@@ -74,6 +74,8 @@ def ws(tmp_path_factory):
     (w / 'run_badeval' / 'eval.json').write_text('{"results": [{"att')
     (w / 'run_badhist' / 'history.json').write_text('[{"epoch": 0, "tra')
     (w / 'run_evshape' / 'eval.json').write_text('{"results": 5}')  # JSON that parses, with the wrong structure
+    c2 = json.loads((w / 'run_2proc' / 'config.json').read_text()); c2.update(processes=2, global_bs=64)  # as torchrun wrote it
+    (w / 'run_2proc' / 'config.json').write_text(json.dumps(c2))
     (w / 'run_locked' / '.lock').write_text(json.dumps(dict(pid=os.getpid(), host=socket.gethostname(), cmd='train')))  # a live owner
     (w / 'run_histkeys' / 'history.json').write_text('[{"epoch": 0}]')
     ck = torch.load(w / 'run_nan' / 'checkpoint.pth', weights_only=True)  # a diverged run's weights
@@ -142,6 +144,7 @@ eval-nan-weights | eval {w}/run_nan --attacks natural | 2 | holds NaN or Inf wei
 eval-json-wrong-structure | eval {w}/run_evshape --attacks natural | 2 | eval.json is not a part_nb evaluation (a list of rows, not int)
 report-eval-json-wrong-structure | report {w}/run_evshape --out {w}/x | 2 | eval.json is not a part_nb evaluation
 train-into-a-folder-in-use | train --method part --warmup 0 --path {w}/fm --out {w}/run_locked --resume {tiny} | 2 | is in use by part_nb train (pid
+resume-with-another-process-count | train --out {w}/run_2proc --resume | 2 | was trained with 2 process(es) (global batch 64), this is 1: resume it as it ran, torchrun --nproc_per_node 2
 eval-of-a-folder-in-use | eval {w}/run_locked --attacks natural | 2 | is in use by part_nb train
 report-history-row-without-keys | report {w}/run_histkeys --out {w}/x | 2 | history.json is not a part_nb metrics history (row 0 lacks
 '''
