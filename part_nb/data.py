@@ -17,7 +17,7 @@ from fastai.losses import CrossEntropyLossFlat
 from fastai.torch_core import TensorImage, TensorCategory, default_device
 from fasttransform import Transform
 from fastprogress.fastprogress import progress_bar
-from .files import DataNotFoundError, DataError, not_found, one_line, read_idx, safe_unpickle, find_cifar10_jpeg, cifar10_jpeg_missing
+from .files import DataNotFoundError, DataError, not_found, one_line, read_idx, safe_unpickle
 
 # %% auto #0
 __all__ = ['fashion_mnist_classes', 'fashion_mnist_dirs', 'cifar10_classes', 'datasets', 'ImageArrays', 'ArrayDL', 'PadCropFlip',

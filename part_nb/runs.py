@@ -27,8 +27,7 @@ from .core import check_int, unwrap_model, rank, world_size, process_group
 from .data import get_dls, DataNotFoundError
 from .models import get_model
 from .callback import PARTCallback, methods
-from .config import (UsageError, atomic_write, write_text, write_json, write_csv, read_json, train_defaults,
-                            speed_settings, make_config, config_diff, run_lock)
+from .config import UsageError, atomic_write, write_json, write_csv, read_json, make_config, config_diff, run_lock
 from .evaluate import robust_eval, eval_attacks, parse_attacks, pack_outcomes
 
 # %% auto #0
