@@ -10,6 +10,7 @@ __all__ = []
 # %% ../nbs/10_all.ipynb #4cb0b7be
 from .core import *
 from .files import *
+from .datafiles import *
 from .data import *
 from .models import *
 from .cam import *
@@ -21,5 +22,5 @@ from .config import *
 from .runs import *
 from .report import *
 import importlib as _importlib
-__all__ = [n for m in ('core', 'files', 'data', 'models', 'cam', 'mask', 'attack', 'evaluate', 'callback', 'config', 'runs', 'report')
+__all__ = [n for m in ('core', 'files', 'datafiles', 'data', 'models', 'cam', 'mask', 'attack', 'evaluate', 'callback', 'config', 'runs', 'report')
            for n in _importlib.import_module(f'part_nb.{m}').__all__]

@@ -15,7 +15,8 @@ warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated',
 import pandas as pd
 import torch
 from .core import InputError, cpu_cores, side_by_side
-from .data import datasets, DataNotFoundError
+from .data import datasets
+from .files import DataNotFoundError
 from .models import models
 from .cam import cam_methods
 from .mask import mask_sources

@@ -24,7 +24,8 @@ from fastcore.foundation import L
 import fastai.callback.schedule, fastai.callback.channelslast  # Learner.fit_one_cycle, Learner.to_channelslast
 import part_nb
 from .core import check_int, unwrap_model, rank, world_size, process_group
-from .data import get_dls, DataNotFoundError
+from .data import get_dls
+from .files import DataNotFoundError
 from .models import get_model
 from .callback import PARTCallback, methods
 from .config import UsageError, atomic_write, write_json, write_csv, read_json, make_config, config_diff, run_lock

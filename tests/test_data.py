@@ -5,8 +5,9 @@ every test here is skipped with the reason."""
 import os, time
 from pathlib import Path
 import pytest, torch
-from part_nb import data
-from part_nb.data import cache_file, cifar10_classes, get_dls, load_cifar10
+from part_nb import datafiles
+from part_nb.data import get_dls
+from part_nb.datafiles import cache_file, cifar10_classes, load_cifar10
 from part_nb.files import find_cifar10_jpeg, cifar10_jpeg_missing
 
 ARCHIVE = find_cifar10_jpeg()
@@ -51,8 +52,8 @@ def test_cache(cifar, monkeypatch):
         assert f.parent != ARCHIVE.parent  # a read-only data folder: the user's cache folder
     assert torch.equal(train.x, train2.x) and torch.equal(test.y, test2.y) and train.vocab == train2.vocab
     def no_decode(*a, **k): raise AssertionError('decoded although a cache exists')
-    monkeypatch.setattr(data, '_tree_arrays', no_decode)
-    monkeypatch.setattr(data, '_archive_tree', no_decode)
+    monkeypatch.setattr(datafiles, '_tree_arrays', no_decode)
+    monkeypatch.setattr(datafiles, '_archive_tree', no_decode)
     t0 = time.perf_counter(); train3, _ = load_cifar10(ARCHIVE)
     print(f"\ncached load {time.perf_counter() - t0:.2f} s")
     assert torch.equal(train3.y, train.y)
