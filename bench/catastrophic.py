@@ -32,7 +32,8 @@ def train_one(name, seed, a, out):
     import fastai.callback.schedule, fastai.callback.progress  # fit_one_cycle, no_bar
     from part_nb.data import get_dls
     from part_nb.models import small_cnn
-    from part_nb.callback import PARTCallback, methods as known
+    from part_nb.callback import PARTCallback
+    from part_nb.settings import methods as known
     from part_nb.evaluate import robust_eval
     from part_nb.attack import single_step
     m = known[name]

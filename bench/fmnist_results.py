@@ -20,7 +20,7 @@ CPU-sized:       python bench/fmnist_results.py --out runs/fmnist-cpu --parallel
 Then:            part_nb report runs/fmnist/*  and  python bench/results_tables.py runs/fmnist/*
 """
 import argparse, json, os, subprocess, sys, time, signal
-from part_nb.callback import warmup_epochs
+from part_nb.settings import warmup_epochs
 from pathlib import Path
 
 table1 = ['at', 'part', 'trades', 'part-t', 'mart', 'part-m']

@@ -9,10 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
-from contextlib import nullcontext
 from .core import (InputError, as_plain, norm_stats, check_images, check_labels, check_budget, eval_mode, frozen,
                           unwrap_model, check_choice)
-from .cam import capture_layer
 
 # %% auto #0
 __all__ = ['attack_losses', 'single_step_attacks', 'linf_box', 'Normalized', 'margin', 'ce_loss', 'cw_loss', 'trades_kl', 'pgd',
@@ -96,6 +94,7 @@ def _check_labels(model, norm, x, y, check, logits=None):
 def _check_steps(alpha, steps):
     if not isinstance(steps, int) or steps < 0: raise InputError(f"steps must be an int >= 0, got {steps!r}")
     if not (isinstance(alpha, (int, float)) and alpha >= 0): raise InputError(f"alpha must be a float >= 0, got {alpha!r}")
+    if alpha >= 1: check_budget(alpha, name='alpha')  # a step of 2 meant 2/255: say so
 
 # %% ../nbs/04_attack.ipynb #07690034
 def pgd(model:nn.Module, # Classifier returning logits
@@ -202,8 +201,7 @@ def single_step(model:nn.Module, # Classifier returning logits
                 attack:str='nfgsm', # One of `single_step_attacks`
                 norm:tuple|None=None, # `(mean, std)` per channel if `model` expects normalised input
                 check:bool=True, # Check label and pixel values first (one host sync)
-                budget_fn=None, # Optional `(capture, logits) -> budget map`: the `capture_layer` of the CAM layer and the logits of this pass
-                layer:nn.Module|str|None=None, # CAM layer read for `budget_fn` (see `find_cam_layer`)
+                budget_fn=None, # Optional `logits -> budget map`, called with the logits of this pass (before its backward)
                 return_budget:bool=False, # Also return the budget used for the final AE
                ) -> Tensor|tuple:
     "One-step AEs `x + eps * (noise u + step sign(grad))` of `attack`, projected if it projects, in [0, 1]; model in eval mode meanwhile."
@@ -219,10 +217,10 @@ def single_step(model:nn.Module, # Classifier returning logits
         u = torch.rand_like(x).mul_(2).sub_(1) if p['noise'] else None
         x0 = (x + p['noise'] * eps0 * u).clamp_(0, 1) if p['noise'] else x.clone()
         x0.requires_grad_(True)
-        with capture_layer(model, layer) if budget_fn is not None else nullcontext() as cap, torch.enable_grad():
+        with torch.enable_grad():
             z = f(x0)
             obj = ce_loss(z, y)
-            em = eps0 if budget_fn is None else as_plain(budget_fn(cap, z)).to(x.dtype)  # may differentiate z down to the layer
+            em = eps0 if budget_fn is None else as_plain(budget_fn(z)).to(x.dtype)  # may differentiate z down to a layer
         g, = torch.autograd.grad(obj, x0)
     delta = g.sign().mul_(p['step'])
     if p['noise']: delta.add_(u, alpha=p['noise'])

@@ -13,15 +13,16 @@ from torch import nn
 from fastai.callback.core import Callback
 from fastai.learner import Metric
 from fastcore.basics import store_attr
-from .core import InputError, check_budget, check_float, check_int, check_choice, unwrap_model, to_pixels, from_pixels, norm_stats
+from .core import InputError, unwrap_model, to_pixels, from_pixels, norm_stats
 from .data import dl_norm
-from .cam import cam_methods, find_cam_layer, cam_layer_size, usable_cam_layer, scale_cam
-from .mask import pixel_eps_map, eps_map, full_budget_fraction, check_rule, check_mask_source
-from .attack import pgd, single_step, single_step_attacks, Normalized
+from .models import check_image_size
+from .cam import find_cam_layer, cam_layer_size, usable_cam_layer, scale_cam, capture_layer
+from .mask import pixel_eps_map, eps_map, full_budget_fraction
+from .attack import pgd, single_step, Normalized
+from .settings import methods, method_of, warmup_epochs, check_training
 
 # %% auto #0
-__all__ = ['methods', 'outer_losses', 'train_attacks', 'compile_modes', 'trades_loss', 'mart_loss', 'method_of', 'TrainStat',
-           'warmup_epochs', 'PARTCallback', 'ATCallback', 'TRADESCallback', 'MARTCallback']
+__all__ = ['trades_loss', 'mart_loss', 'TrainStat', 'PARTCallback', 'ATCallback', 'TRADESCallback', 'MARTCallback']
 
 # %% ../nbs/06_callback.ipynb #33569f3b
 def trades_loss(logits_nat:torch.Tensor, # Logits of the natural images
@@ -50,26 +51,6 @@ def mart_loss(logits_nat:torch.Tensor, # Logits of the natural images
     p_true = p_nat.gather(1, y[:, None]).squeeze(1)
     return bce + beta * (kl * (1.0000001 - p_true)).mean()
 
-# %% ../nbs/06_callback.ipynb #9c378737
-methods = {
-    'at':     dict(name='AT',     loss='at',     pixel_reweight=False, attack='pgd'),
-    'part':   dict(name='PART',   loss='at',     pixel_reweight=True,  attack='pgd'),
-    'trades': dict(name='TRADES', loss='trades', pixel_reweight=False, attack='pgd'),
-    'part-t': dict(name='PART-T', loss='trades', pixel_reweight=True,  attack='pgd'),
-    'mart':   dict(name='MART',   loss='mart',   pixel_reweight=False, attack='pgd'),
-    'part-m': dict(name='PART-M', loss='mart',   pixel_reweight=True,  attack='pgd'),
-}
-for a, label in (('nfgsm', 'N-FGSM'), ('fgsm-rs', 'FGSM-RS'), ('fgsm', 'FGSM')):  # single-step training: AT loss only
-    methods[f'at-{a}'] = dict(name=f'AT-{label}', loss='at', pixel_reweight=False, attack=a)
-    methods[f'part-{a}'] = dict(name=f'PART-{label}', loss='at', pixel_reweight=True, attack=a)
-outer_losses = ('at', 'trades', 'mart')
-train_attacks = ('pgd', *single_step_attacks)
-compile_modes = ('default', 'reduce-overhead', 'max-autotune', 'max-autotune-no-cudagraphs')  # torch.compile's
-
-def method_of(loss:str, pixel_reweight:bool, attack:str='pgd') -> str:
-    "The key of `methods` for an outer loss, a budget kind and a training attack."
-    return next(k for k, m in methods.items() if (m['loss'], m['pixel_reweight'], m['attack']) == (loss, pixel_reweight, attack))
-
 # %% ../nbs/06_callback.ipynb #ec72a04a
 class TrainStat(Metric):
     "A column of fastai's progress table showing a statistic that a callback accumulates during training."
@@ -82,14 +63,6 @@ class TrainStat(Metric):
         return (self.cb._sums[self.key] / n).item() if n else None
     @property
     def name(self): return self._name
-
-# %% ../nbs/06_callback.ipynb #bb2f25af
-def warmup_epochs(warmup:int|float, # Epochs, or a fraction of the fit when below 1
-                  n_epoch:int, # Epochs of the fit
-                 ) -> int:
-    "The number of uniform-budget epochs: `warmup` epochs, or the fraction `warmup < 1` of `n_epoch` (at least 1)."
-    if isinstance(warmup, float) and warmup < 1: return max(1, round(warmup * n_epoch)) if warmup > 0 else 0
-    return int(warmup)
 
 # %% ../nbs/06_callback.ipynb #096ea674
 class PARTCallback(Callback):
@@ -116,23 +89,8 @@ class PARTCallback(Callback):
                  cam_pass:str='separate', # Single-step PART: 'separate' (a CAM pass of its own: PART's rule) or 'shared' (the attack's pass)
                  compile:bool|str=False, # PGD attack on a `torch.compile`d model: True, or a mode ('reduce-overhead': CUDA graphs)
                 ):
-        check_budget(eps, eps_low if pixel_reweight else None)
-        check_float('alpha', alpha, 0, lo_open=True); check_int('steps', steps)
-        check_choice('training attack', attack, train_attacks); check_choice('CAM pass', cam_pass, ('shared', 'separate'))
-        if attack != 'pgd' and loss != 'at': raise InputError(f"single-step attacks train with loss='at' only, got loss={loss!r}")
-        if attack != 'pgd' and cam_pass == 'shared' and pixel_reweight and isinstance(cam, type):
-            raise InputError("a pytorch_grad_cam class makes its own pass: use cam_pass='separate' with it")
-        if not isinstance(cam, type): check_choice('CAM method', cam, cam_methods)
-        if compile is not False:
-            if compile is not True: check_choice('torch.compile mode', compile, compile_modes)
-            if attack != 'pgd': raise InputError(f"compile= compiles the PGD attack; the single-step attack {attack!r} runs eagerly: drop compile=")
-        check_choice('CAM target', target, ('pred', 'label')); check_choice('loss', loss, outer_losses)
-        check_rule(rule, thresh, frac); check_mask_source(mask_source, rule)
-        check_float('warmup', warmup, 0)
-        if not (isinstance(warmup, float) and warmup < 1) and warmup != int(warmup):
-            raise InputError(f"`warmup` must be whole epochs or a fraction below 1, got {warmup}")
-        if eps_warmup is not None: check_budget(eps_warmup, name='eps_warmup')
-        check_float('beta', beta, 0)
+        check_training(eps, eps_low, alpha, steps, loss, pixel_reweight, attack, beta, warmup, cam, mask_source, cam_pass, compile,
+                            rule, thresh, frac, target, eps_warmup)
         if not (layer is None or isinstance(layer, (str, nn.Module))):
             raise InputError(f"`layer` must be None, an nn.Module or a submodule name, got {type(layer).__name__}")
         store_attr()
@@ -175,7 +133,8 @@ class PARTCallback(Callback):
         if self.epoch < self.warmup_epochs(): return self.eps if self.eps_warmup is None else float(self.eps_warmup)
         if not self.pixel_reweight: return self.eps
         em, self.cam_logits = pixel_eps_map(model, x, self.eps, self.eps_low, self.cam, y if self.target == 'label' else None,
-                                            self.rule, self.thresh, self.frac, self.layer_used, self.mask_source, return_logits=True)
+                                            self.rule, self.thresh, self.frac, self.layer_used, self.mask_source, return_logits=True,
+                                            check=False)  # NaN pixels: counted on the device, refused once per epoch
         return em
 
     def before_batch(self):
@@ -210,12 +169,12 @@ class PARTCallback(Callback):
         "Fast PART's AEs and budget: the CAM read from the attack's own forward and backward pass, or from its own pass."
         if not (self.pixel_reweight and self.cam_pass == 'shared' and self.epoch >= self.warmup_epochs()):
             return single_step(model, x_pix, y, self.budget(model, x, y), self.attack, self.data_norm, check=False, return_budget=True)
-        def budget_fn(cap, z):  # the CAM of the attack's forward pass: a backward through the head to the CAM layer
-            t = y if self.target == 'label' else z.argmax(1)
-            cam = scale_cam(cap.cam(self.cam, z.gather(1, t[:, None]).sum()), x.shape[-2:])
-            return eps_map(cam, self.eps, self.eps_low, self.rule, self.thresh, self.frac, x.shape[1], self.mask_source)
-        return single_step(model, x_pix, y, self.eps, self.attack, self.data_norm, check=False, budget_fn=budget_fn,
-                           layer=self.layer_used, return_budget=True)
+        with capture_layer(model, self.layer_used) as cap:  # records the CAM layer in the attack's forward pass
+            def budget_fn(z):  # the CAM of that pass: a backward through the head to the CAM layer
+                t = y if self.target == 'label' else z.argmax(1)
+                cam = scale_cam(cap.cam(self.cam, z.gather(1, t[:, None]).sum()), x.shape[-2:])
+                return eps_map(cam, self.eps, self.eps_low, self.rule, self.thresh, self.frac, x.shape[1], self.mask_source)
+            return single_step(model, x_pix, y, self.eps, self.attack, self.data_norm, check=False, budget_fn=budget_fn, return_budget=True)
 
     def _accumulate(self, x, eps_map):
         "Add this batch's budget statistics to the epoch's sums, on the device (new_full: no host-to-device copy)."
@@ -261,6 +220,7 @@ class PARTCallback(Callback):
         if lo < -1e-4 or hi > 1 + 1e-4:
             raise InputError(f"Training images must lie in [0, 1] in pixel space (after undoing fastai's Normalize), "
                              f"got values in [{lo:.3f}, {hi:.3f}]")
+        check_image_size(model, x.shape[-2:])
         if not self.pixel_reweight: return
         h, w = cam_layer_size(model, x, self.layer_used)
         if min(h, w) >= 3: return

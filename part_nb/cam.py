@@ -202,8 +202,11 @@ def batch_cam(model:nn.Module, # A CNN classifier returning logits (N, n_classes
               layer:nn.Module|str|None=None, # CAM layer override (see `find_cam_layer`)
               return_logits:bool=False, # Also return the logits (N, n_classes) of the CAM's forward pass
               reshape=None, # Tokens -> maps for a token model (default: `token_reshape(model, x)`; see `raw_cam`)
+              check:bool=True, # Refuse NaN or Inf pixels (one host sync; the training callback checks them on the device instead)
              ) -> Tensor|tuple[Tensor, Tensor]:
     "CAMs of a batch (N, H, W): float32, each scaled to [0, 1], the input's size, on `x.device`, detached; with `return_logits`, `(cams, logits)`."
+    if check and not bool(torch.isfinite(_check_input(x)).all()):  # a NaN pixel gives a NaN CAM and an empty mask
+        raise InputError(f"`x` holds NaN or Inf values (images {torch.where(~torch.isfinite(x).flatten(1).all(1))[0].tolist()[:5]}): their CAMs would be NaN")
     if isinstance(method, type):
         cam = zoo_cam(model, x, method, target, layer, **({} if reshape is None else dict(reshape_transform=reshape)))
         if not return_logits: return cam

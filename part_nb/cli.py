@@ -20,7 +20,7 @@ from .files import DataNotFoundError
 from .models import models
 from .cam import cam_methods
 from .mask import mask_sources
-from .callback import methods, compile_modes
+from .settings import methods, compile_modes
 from .evaluate import eval_attacks
 from .config import train_defaults
 from .runs import train, evaluate_run, read_config, read_history
@@ -218,12 +218,15 @@ def make_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=lambda a: demo(a.out, quick=a.quick, force=a.force, threads=a.threads))
     for q in (t, e, r, d):
         q.add_argument('--threads', type=positive_int, help="CPU threads of torch (default: torch's choice; demo on a CPU: 1)")
+    p.commands = dict(train=t, eval=e, report=r, demo=d)  # so that a misspelt option is reported by its command
     return p
 
 # %% ../nbs/09_cli.ipynb #af496b90
 def main(argv=None):
     "Entry point of the `part_nb` console script; user errors exit with code 2 and a one-line message."
-    a = make_parser().parse_args(argv)
+    p = make_parser()
+    a, extra = p.parse_known_args(argv)
+    if extra: p.commands[a.cmd].error(f"unrecognized arguments: {' '.join(extra)}")
     if a.threads: torch.set_num_threads(a.threads)
     try: a.func(a)
     except (InputError, DataNotFoundError) as e:  # UsageError and the data's errors are InputErrors too

@@ -13,13 +13,11 @@ import pandas as pd
 from .core import InputError, check_choice, check_int, check_float, check_budget, rank
 from .data import datasets
 from .models import models
-from .cam import cam_methods
-from .mask import mask_sources
-from .callback import methods, compile_modes
+from .settings import methods, optimizers, precisions, check_training
 
 # %% auto #0
 __all__ = ['train_defaults', 'speed_settings', 'UsageError', 'atomic_write', 'write_text', 'write_json', 'write_csv', 'read_json',
-           'run_lock', 'make_config', 'config_diff']
+           'run_lock', 'make_config', 'config_diff', 'code_commit']
 
 # %% ../nbs/06b_config.ipynb #857a0796
 class UsageError(InputError):
@@ -59,6 +57,7 @@ def run_lock(folder, # The run (or report) folder to own
             ):
     "Own `folder` (its `.lock` file: pid, host, command) while the block runs; a `UsageError` if a live process owns it."
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir(): raise UsageError(f"{folder} exists and is not a folder")
     if rank() != 0: yield folder; return
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
@@ -97,35 +96,24 @@ def make_config(**settings) -> dict:
     if unknown: raise UsageError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(train_defaults)}")
     c = {**train_defaults, **{k: v for k, v in settings.items() if v is not None}}
     for kind, k, known in (('method', 'method', methods), ('data set', 'data', datasets), ('architecture', 'arch', models),
-                           ('optimizer', 'opt', ('sgd', 'adam')), ('mask source', 'mask_source', mask_sources), ('CAM pass', 'cam_pass', ('shared', 'separate')),
-                           ('precision', 'precision', ('fp32', 'bf16', 'fp16')), ('CAM method', 'cam', cam_methods)):
+                           ('optimizer', 'opt', optimizers), ('precision', 'precision', precisions)):
         check_choice(kind, c[k], known)
-    for k in ('width', 'epochs', 'steps', 'bs', 'seed', 'n_train', 'n_valid'):
+    for k in ('width', 'epochs', 'bs', 'seed', 'n_train', 'n_valid'):
         if c[k] is not None: check_int(k, c[k], 0 if k == 'seed' else 1)
-    if c['compile'] not in (False, True, *compile_modes) or not isinstance(c['channels_last'], bool):
-        raise UsageError(f"compile must be True, False or a torch.compile mode ({', '.join(compile_modes)}), and channels_last "
-                         f"True or False; got {c['compile']!r}, {c['channels_last']!r}")
-    if c['compile'] is not False and methods[c['method']]['attack'] != 'pgd':
-        raise UsageError(f"--compile compiles the PGD attack; {c['method']!r} trains with a single-step attack, which runs eagerly")
+    if not isinstance(c['channels_last'], bool): raise UsageError(f"channels_last must be True or False, got {c['channels_last']!r}")
     if c['n_train'] is not None and c['n_train'] < c['bs']:
         raise UsageError(f"n_train ({c['n_train']}) must be at least the batch size ({c['bs']}): the last partial batch is dropped")
     if c['width'] is not None and c['arch'] == 'wrn34_10': raise UsageError("wrn34_10 has a fixed width; --width is for the other architectures")
     c['eps'] = check_budget(c['eps'])[0]
-    c['eps_train'] = check_budget(c['eps'] if c['eps_train'] is None else c['eps_train'], name='eps_train')[0]
-    c['eps_low'] = check_float('eps_low', c['eps_train'] * 7/8 if c['eps_low'] is None else c['eps_low'], 0)
-    c['alpha'] = check_float('alpha', c['eps_train'] / (8 if c['data'] == 'svhn' else 4) if c['alpha'] is None else c['alpha'], 0, lo_open=True)
+    m, eps_train = methods[c['method']], c['eps'] if c['eps_train'] is None else c['eps_train']
+    eps_low = c['eps_low'] = check_float('eps_low', eps_train * 7/8 if c['eps_low'] is None else c['eps_low'], 0)  # recorded for AT too
+    alpha = eps_train / (8 if c['data'] == 'svhn' else 4) if c['alpha'] is None else c['alpha']
+    ok = check_training(eps_train, eps_low, alpha, c['steps'], m['loss'], m['pixel_reweight'], m['attack'], c['beta'], c['warmup'],
+                        c['cam'], c['mask_source'], c['cam_pass'], c['compile'], eps_name='eps_train')
+    c.update(eps_train=ok['eps'], alpha=ok['alpha'], beta=ok['beta'], warmup=ok['warmup'])
     c['lr'] = check_float('lr', (0.01 if c['opt'] == 'sgd' else 1e-3) if c['lr'] is None else c['lr'], 0, lo_open=True)
     c['wd'] = check_float('wd', (3.5e-3 if c['data'] == 'svhn' else 2e-4) if c['wd'] is None else c['wd'], 0)
-    c['beta'] = check_float('beta', c['beta'], 0)
-    part = methods[c['method']]['pixel_reweight']
-    if part: check_budget(c['eps_train'], c['eps_low'], name='eps_train')
-    if not part and c['mask_source'] != 'cam':
-        raise UsageError(f"mask source {c['mask_source']!r} needs a PART method ({', '.join(k for k, m in methods.items() if m['pixel_reweight'])}), not {c['method']!r}")
-    w = c['warmup'] = check_float('warmup', c['warmup'], 0) if isinstance(c['warmup'], float) else c['warmup']
-    if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0 or (isinstance(w, float) and w >= 1 and w != int(w)):
-        raise UsageError(f"warmup must be a number of epochs or a fraction below 1, got {w!r}")
-    if isinstance(w, float) and w >= 1: c['warmup'] = w = int(w)
-    if w > c['epochs']: raise UsageError(f"warmup ({w}) is longer than the run ({c['epochs']} epochs)")
+    if c['warmup'] > c['epochs']: raise UsageError(f"warmup ({c['warmup']}) is longer than the run ({c['epochs']} epochs)")
     return c
 
 def config_diff(old:dict, new:dict, ignore=('path', *speed_settings)) -> list:
@@ -133,3 +121,15 @@ def config_diff(old:dict, new:dict, ignore=('path', *speed_settings)) -> list:
     get = lambda c, k: c.get(k, train_defaults.get(k))
     return [f"{k}: {get(old, k)!r} -> {get(new, k)!r}" for k in sorted(set(old) | set(new))
             if k not in ignore and get(old, k) != get(new, k)]
+
+# %% ../nbs/06b_config.ipynb #66d30537
+def code_commit() -> str|None:
+    "The git commit of the checkout holding this package (`<sha>-dirty` with uncommitted changes to tracked files), or None."
+    import subprocess, part_nb
+    git = lambda *a: subprocess.run(['git', '-C', str(Path(part_nb.__file__).resolve().parent), *a], capture_output=True, text=True, timeout=30)
+    try:
+        head = git('rev-parse', 'HEAD')
+        if head.returncode: return None
+        dirty = git('status', '--porcelain', '--untracked-files=no').stdout.strip()
+    except (OSError, subprocess.SubprocessError): return None
+    return head.stdout.strip() + ('-dirty' if dirty else '')

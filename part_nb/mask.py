@@ -131,10 +131,11 @@ def pixel_eps_map(model:nn.Module, # The classifier being trained
                   layer:nn.Module|str|None=None, # CAM layer override
                   mask_source:str='cam', # Where the mask comes from: 'cam' (PART), or an ablation of `mask_sources`
                   return_logits:bool=False, # Also return the logits of the CAM's forward pass (N, n_classes)
+                  check:bool=True, # Refuse NaN or Inf pixels (a host sync; see `batch_cam`)
                  ) -> Tensor|tuple[Tensor, Tensor]:
     "PART's per-pixel budget for a batch (N, C, H, W): `eps` on the pixels its CAM marks important, `eps_low` elsewhere."
     check_budget(eps, eps_low); check_rule(rule, thresh, frac); check_mask_source(mask_source, rule)
-    r = batch_cam(model, x, method, target, layer, return_logits=return_logits)
+    r = batch_cam(model, x, method, target, layer, return_logits=return_logits, check=check)
     cam, logits = r if return_logits else (r, None)
     em = eps_map(cam, eps, eps_low, rule, thresh, frac, x.shape[1], mask_source)
     return (em, logits) if return_logits else em

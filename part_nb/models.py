@@ -9,10 +9,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 import torch.nn.functional as F
+from .core import InputError, unwrap_model
 
 # %% auto #0
 __all__ = ['models', 'BasicBlock', 'ResNetCIFAR', 'resnet18_cifar', 'PreActBlock', 'PreActResNetCIFAR', 'preact_resnet18',
-           'WideBlock', 'WideResNet', 'wrn34_10', 'small_cnn', 'vit_tiny', 'vit_mini', 'get_model']
+           'WideBlock', 'WideResNet', 'wrn34_10', 'small_cnn', 'vit_tiny', 'vit_mini', 'check_image_size', 'get_model']
 
 # %% ../nbs/01_models.ipynb #644f87f4
 class BasicBlock(nn.Module):
@@ -179,6 +180,19 @@ def vit_tiny(in_channels:int=3, # Image channels
 def vit_mini(in_channels:int=3, n_classes:int=10, width:int=64) -> nn.Module:
     "A CPU-sized `vit_tiny`: 4 blocks of width 64 with 2 heads (0.2M parameters)."
     return vit_tiny(in_channels, n_classes, width=width, depth=4, heads=2)
+
+# %% ../nbs/01_models.ipynb #94b7d537
+def check_image_size(model:nn.Module, # Any model; only a timm-style `patch_embed` is checked
+                     size:tuple, # (H, W) of the images
+                    ) -> None:
+    "Refuse images of `size` that the patches of a patch model (timm's ViT) do not tile, in one line."
+    p = getattr(getattr(unwrap_model(model), 'patch_embed', None), 'patch_size', None)
+    if p is None or getattr(unwrap_model(model).patch_embed, 'dynamic_img_pad', False): return
+    (ph, pw), (h, w) = (tuple(p) if isinstance(p, (tuple, list)) else (p, p)), tuple(size)
+    if h % ph or w % pw:
+        fits = [k for k in range(2, min(h, w) + 1) if h % k == 0 and w % k == 0]
+        raise InputError(f"{h}x{w} images are not tiled by the model's {ph}x{pw} patches: use a patch size that divides both "
+                         f"({', '.join(map(str, fits)) or 'none but 1'}) or resize the images")
 
 # %% ../nbs/01_models.ipynb #3d893bbd
 models = dict(resnet18=resnet18_cifar, preact_resnet18=preact_resnet18, wrn34_10=wrn34_10, small_cnn=small_cnn, vit_tiny=vit_tiny, vit_mini=vit_mini)

@@ -16,7 +16,7 @@ from .cam import batch_cam
 from .mask import pixel_eps_map
 from .attack import pgd
 from .evaluate import attack_label
-from .callback import methods
+from .settings import methods
 from .config import UsageError, atomic_write, write_text, run_lock
 from .runs import read_config, read_history, read_eval, load_model, make_dls
 

@@ -26,9 +26,10 @@ import part_nb
 from .core import check_int, unwrap_model, rank, world_size, process_group
 from .data import get_dls
 from .files import DataNotFoundError
-from .models import get_model
-from .callback import PARTCallback, methods
-from .config import UsageError, atomic_write, write_json, write_csv, read_json, make_config, config_diff, run_lock
+from .models import get_model, check_image_size
+from .callback import PARTCallback
+from .settings import methods
+from .config import UsageError, atomic_write, write_json, write_csv, read_json, make_config, config_diff, run_lock, code_commit
 from .evaluate import robust_eval, eval_attacks, parse_attacks, pack_outcomes
 
 # %% auto #0
@@ -184,6 +185,7 @@ def model_args(cfg:dict, dls) -> dict:
 def make_learner(cfg:dict, dls) -> Learner:
     "A fastai `Learner` with the run's model, optimizer and precision."
     model = get_model(cfg['arch'], **model_args(cfg, dls))
+    check_image_size(model, dls.train_ds.x.shape[-2:])
     opt_func = partial(SGD, mom=0.9, decouple_wd=False) if cfg['opt'] == 'sgd' else Adam  # SGD: L2 weight decay, as torch's
     learn = Learner(dls, model, opt_func=opt_func, lr=cfg['lr'], wd=cfg['wd'], metrics=accuracy)
     if cfg['precision'] == 'bf16': learn.to_bf16()
@@ -236,6 +238,7 @@ def train(out=None, # Run folder (default: runs/METHOD-DATA-ARCH-sSEED)
           **settings, # Training settings, see `train_defaults`; None means the default (or the stored value when resuming)
          ) -> Path:
     "Train a model with the settings' method into the run folder `out`, saving a checkpoint after every epoch; with DDP under `torchrun`."
+    if resume and force: raise UsageError("--resume continues the run in --out and --force replaces it: pass one of them, not both")
     distributed, main = distributed_setup(), rank() == 0
     if out is None: c = make_config(**settings); out = f"runs/{c['method']}-{c['data']}-{c['arch']}-s{c['seed']}"
     out = Path(out)
@@ -254,6 +257,8 @@ def _train(out, resume, force, quiet, stop_after, settings, distributed, main):
                          "is none here: use --precision fp32")
     set_seed(cfg['seed'])
     dls = make_dls(cfg)
+    if len(dls.train) == 0: raise UsageError(f"{len(dls.train_ds)} training images are fewer than one batch ({cfg['bs']}): with the last "
+                                             "partial batch dropped, every epoch would train on nothing; lower --bs or use more images")
     learn = make_learner(cfg, dls)
     start = ck['epoch'] if ck else 0
     if ck:
@@ -272,7 +277,7 @@ def _train(out, resume, force, quiet, stop_after, settings, distributed, main):
     if main and (force or ck is None and not (out/'config.json').exists() or rewrite_config):
         write_json(out/'config.json', dict(config=cfg, processes=world_size(), global_bs=cfg['bs'] * world_size(),
                                            created=datetime.datetime.now().isoformat(timespec='seconds'),
-                                           part_nb=part_nb.__version__, torch=torch.__version__))
+                                           part_nb=part_nb.__version__, commit=code_commit(), torch=torch.__version__))
     quiet = quiet or not main
     if resume and not ck and not quiet: print(f"{out}: nothing to resume, starting at epoch 0")
     if start >= cfg['epochs']:

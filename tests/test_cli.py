@@ -129,8 +129,8 @@ def run_error(capsys, *args) -> str:
     (['--data', 'mnist'], "unknown data set 'mnist'"),
     (['--data', 'cifar10', '--path', '/nonexistent'], 'does not exist'),
     (['--arch', 'vgg16'], "unknown architecture 'vgg16'"),
-    (['--compile', 'fast'], 'a torch.compile mode (default, reduce-overhead'),
-    (['--method', 'at-nfgsm', '--compile'], 'single-step attack, which runs eagerly'),
+    (['--compile', 'fast'], "unknown torch.compile mode 'fast'; known: default, reduce-overhead"),
+    (['--method', 'at-nfgsm', '--compile'], "the single-step attack 'nfgsm' runs eagerly"),
 ])
 def test_bad_settings(tmp_path, capsys, args, message):
     out = tmp_path/'run'

@@ -40,3 +40,19 @@ def test_nothing_imports_the_cli():
 def test_notebooks_have_current_outputs():
     r = subprocess.run([sys.executable, ROOT/'tools'/'nb_outputs.py', 'check'], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_names_are_read_from_settings_not_the_callback():
+    "Issue 29: the words of training live in `settings`; only the runs (and `all`) import the fastai callback module."
+    import re
+    users = {p.name for p in MODULES if re.search(r'^from \.callback import', p.read_text(), re.M)}
+    assert users <= {'runs.py', 'all.py'}, users
+    names = {(p.name, a.name) for p in (ROOT/'bench').glob('*.py') for n in ast.walk(ast.parse(p.read_text()))
+             if isinstance(n, ast.ImportFrom) and n.module == 'part_nb.callback' for a in n.names}
+    assert {a for _, a in names} <= {'PARTCallback', 'ATCallback'}, names  # the callbacks, not words
+
+
+def test_the_attack_knows_nothing_of_cams():
+    "Issue 29: `attack.py` imports nothing of `cam`; the callback records the CAM layer around a single-step call."
+    tree = ast.parse((ROOT/'part_nb'/'attack.py').read_text())
+    assert not [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and (n.module or '').endswith('cam')]

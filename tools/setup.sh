@@ -3,6 +3,8 @@
 # Idempotent: a second run only re-installs when pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Two set-ups at once (two terminals, make test beside make demo): the second waits here for the first.
+if command -v flock >/dev/null && exec 9>>.setup.lock; then flock 9; fi
 PY=${PYTHON:-python3}
 VENV=.venv
 stamp=$VENV/.part_nb-installed
@@ -25,7 +27,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 # The built-in data set: Debian's dataset-fashion-mnist (IDX files in /usr/share/datasets/fashion-mnist).
-FM=/usr/share/datasets/fashion-mnist
+# apt is machine-wide, so two checkouts setting up at once take turns on a lock of their own (apt's lock would make
+# the second fail) and the second finds the data the first installed.
+FM=${PART_NB_SYSTEM_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}  # (the variable: for the concurrency test only)
+if command -v flock >/dev/null && exec 8>>"${TMPDIR:-/tmp}/part_nb-apt.lock" 2>/dev/null; then flock 8; fi
 if [ ! -f "$FM/train-images-idx3-ubyte.gz" ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
   if command -v apt-get >/dev/null && { [ -z "$SUDO" ] || sudo -n true 2>/dev/null; }; then
