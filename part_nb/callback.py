@@ -8,48 +8,18 @@ Docs: https://part-nb.github.io/part_nb/callback.html.md"""
 from __future__ import annotations
 import warnings
 import torch
-import torch.nn.functional as F
 from torch import nn
 from fastai.callback.core import Callback
 from fastai.learner import Metric
 from fastcore.basics import store_attr
-from .core import InputError, unwrap_model, to_pixels, from_pixels, norm_stats
+from .core import InputError, unwrap_model, to_pixels, from_pixels
 from .data import dl_norm
-from .models import check_image_size
-from .cam import find_cam_layer, cam_layer_size, usable_cam_layer, scale_cam, capture_layer
-from .mask import pixel_eps_map, eps_map, full_budget_fraction
-from .attack import pgd, single_step, Normalized
+from .cam import find_cam_layer
 from .settings import methods, method_of, warmup_epochs, check_training
+from .step import TrainStep, budget_stats, first_batch_layer
 
 # %% auto #0
-__all__ = ['trades_loss', 'mart_loss', 'TrainStat', 'PARTCallback', 'ATCallback', 'TRADESCallback', 'MARTCallback']
-
-# %% ../nbs/06_callback.ipynb #33569f3b
-def trades_loss(logits_nat:torch.Tensor, # Logits of the natural images
-                logits_adv:torch.Tensor, # Logits of their adversarial examples
-                y:torch.Tensor, # Labels
-                beta:float=6.0, # Weight of the robustness term
-               ) -> torch.Tensor:
-    "TRADES loss: `CE(f(x), y) + beta * KL(f(x) || f(x_adv))`."
-    logits_nat, logits_adv = logits_nat.float(), logits_adv.float()
-    kl = F.kl_div(F.log_softmax(logits_adv, 1), F.softmax(logits_nat, 1), reduction='batchmean')
-    return F.cross_entropy(logits_nat, y) + beta * kl
-
-# %% ../nbs/06_callback.ipynb #9e69c281
-def mart_loss(logits_nat:torch.Tensor, # Logits of the natural images
-              logits_adv:torch.Tensor, # Logits of their adversarial examples
-              y:torch.Tensor, # Labels
-              beta:float=6.0, # Weight of the robustness term
-             ) -> torch.Tensor:
-    "MART loss: boosted CE on the AEs plus `beta` times the KL weighted by the natural misclassification."
-    logits_nat, logits_adv = logits_nat.float(), logits_adv.float()
-    p_adv, p_nat = F.softmax(logits_adv, 1), F.softmax(logits_nat, 1)
-    top2 = p_adv.topk(2, 1).indices
-    y_other = torch.where(top2[:, 0] == y, top2[:, 1], top2[:, 0])  # the most likely wrong class
-    bce = F.cross_entropy(logits_adv, y) + F.nll_loss(torch.log(1.0001 - p_adv + 1e-12), y_other)
-    kl = F.kl_div(torch.log(p_adv + 1e-12), p_nat, reduction='none').sum(1)
-    p_true = p_nat.gather(1, y[:, None]).squeeze(1)
-    return bce + beta * (kl * (1.0000001 - p_true)).mean()
+__all__ = ['TrainStat', 'PARTCallback', 'ATCallback', 'TRADESCallback', 'MARTCallback']
 
 # %% ../nbs/06_callback.ipynb #ec72a04a
 class TrainStat(Metric):
@@ -94,6 +64,8 @@ class PARTCallback(Callback):
         if not (layer is None or isinstance(layer, (str, nn.Module))):
             raise InputError(f"`layer` must be None, an nn.Module or a submodule name, got {type(layer).__name__}")
         store_attr()
+        self.step = TrainStep(eps, eps_low, alpha, steps, cam, target, rule, thresh, frac, eps_warmup, loss, beta, pixel_reweight,
+                              mask_source, attack, cam_pass, compile)
         self.layer_used, self._sums, self._n = layer, {}, 0
 
     def __repr__(self):
@@ -108,7 +80,7 @@ class PARTCallback(Callback):
 
     def before_fit(self):
         self.data_norm = dl_norm(self.dls.train) or dl_norm(self.dls.valid)  # (mean, std) or None (`norm` would shadow a timm ViT's)
-        self.layer_used, self._compiled = self.layer, None
+        self.layer_used = self.layer; self.step.reset()
         if self.pixel_reweight: find_cam_layer(self.model, self.layer)  # a missing layer fails now, not after the warm-up
         self._first, self._warned = True, set()
         if self.pixel_reweight and self.warmup_epochs() >= self.n_epoch:
@@ -128,62 +100,26 @@ class PARTCallback(Callback):
     def before_train(self): self._sums, self._n, self._bad = {}, 0, None
 
     def budget(self, model:nn.Module, x:torch.Tensor, y:torch.Tensor):
-        "The per-pixel budget for model input `x` (normalised like the model wants) with labels `y`, or the float `eps`."
-        self.cam_logits = None  # the CAM's forward pass: the eval-mode logits of `x`, which PART-T's attack reuses
-        if self.epoch < self.warmup_epochs(): return self.eps if self.eps_warmup is None else float(self.eps_warmup)
-        if not self.pixel_reweight: return self.eps
-        em, self.cam_logits = pixel_eps_map(model, x, self.eps, self.eps_low, self.cam, y if self.target == 'label' else None,
-                                            self.rule, self.thresh, self.frac, self.layer_used, self.mask_source, return_logits=True,
-                                            check=False)  # NaN pixels: counted on the device, refused once per epoch
-        return em
+        "The budget of model input `x` with labels `y` in this epoch: a per-pixel map, or the float `eps` (see `TrainStep.budget`)."
+        return self.step.budget(model, x, y, self.epoch < self.warmup_epochs(), self.layer_used)
+
+    def attack_model(self, model:nn.Module, x_pix:torch.Tensor): return self.step.attack_model(model, x_pix, self.data_norm)
 
     def before_batch(self):
         if not self.training: return
         x, y = self.xb[0], self.yb[0]
         model = unwrap_model(self.model)  # the attack never goes through DDP's gradient sync
         x_pix = to_pixels(x, self.data_norm)
-        if self._first: self._check_first(model, x, x_pix)
+        if self._first:
+            self._first = False
+            self.layer_used, msg = first_batch_layer(model, x, x_pix, self.layer_used, self.pixel_reweight, self.epoch)
+            if msg: self._warn('layer', msg)
         bad = ~torch.isfinite(x_pix).all()  # on the device: read once per epoch, in after_train
         self._bad = torch.where(bad, self.iter, -1) if self._bad is None else torch.where(bad & (self._bad < 0), self.iter, self._bad)
-        if self.attack != 'pgd': x_adv, eps_map = self._single_step(model, x, x_pix, y)
-        else:
-            eps_map = self.budget(model, x, y)
-            # TRADES's attack needs the eval-mode prediction on x: the CAM's forward pass already made it
-            p_nat = F.softmax(self.cam_logits.float(), 1) if self.loss == 'trades' and self.cam_logits is not None else None
-            f, norm = self.attack_model(model, x_pix)
-            x_adv = pgd(f, x_pix, y, eps_map, self.alpha, self.steps, loss='trades' if self.loss == 'trades' else 'ce',
-                        norm=norm, check=False, p_nat=p_nat)
+        x_adv, eps_map = self.step(model, x, x_pix, y, self.data_norm, self.epoch < self.warmup_epochs(), self.layer_used)
         self.x_nat, self.x_adv, self.eps_map = x, x_adv, eps_map
         self.learn.xb = (from_pixels(x_adv, self.data_norm).to(x.dtype),)
-        self._accumulate(x, eps_map)
-
-    def attack_model(self, model:nn.Module, x_pix:torch.Tensor):
-        "The model PGD attacks and the `norm` to give `pgd`: `model` itself, or (`compile`) compiled once per fit with the normalisation inside."
-        if self.compile is False: return model, self.data_norm
-        if self._compiled is None:
-            f = model if self.data_norm is None else Normalized(model, *norm_stats(self.data_norm, x_pix))
-            self._compiled = torch.compile(f, mode=None if self.compile is True else self.compile)
-        return self._compiled, None
-
-    def _single_step(self, model, x, x_pix, y):
-        "Fast PART's AEs and budget: the CAM read from the attack's own forward and backward pass, or from its own pass."
-        if not (self.pixel_reweight and self.cam_pass == 'shared' and self.epoch >= self.warmup_epochs()):
-            return single_step(model, x_pix, y, self.budget(model, x, y), self.attack, self.data_norm, check=False, return_budget=True)
-        with capture_layer(model, self.layer_used) as cap:  # records the CAM layer in the attack's forward pass
-            def budget_fn(z):  # the CAM of that pass: a backward through the head to the CAM layer
-                t = y if self.target == 'label' else z.argmax(1)
-                cam = scale_cam(cap.cam(self.cam, z.gather(1, t[:, None]).sum()), x.shape[-2:])
-                return eps_map(cam, self.eps, self.eps_low, self.rule, self.thresh, self.frac, x.shape[1], self.mask_source)
-            return single_step(model, x_pix, y, self.eps, self.attack, self.data_norm, check=False, budget_fn=budget_fn, return_budget=True)
-
-    def _accumulate(self, x, eps_map):
-        "Add this batch's budget statistics to the epoch's sums, on the device (new_full: no host-to-device copy)."
-        if isinstance(eps_map, float):
-            stats = dict(full=x.new_full((), float(eps_map >= self.eps)), mean=x.new_full((), eps_map), empty=x.new_zeros(()))
-        else:
-            stats = dict(full=full_budget_fraction(eps_map, self.eps), mean=eps_map.float().mean(),
-                         empty=(eps_map < self.eps).flatten(1).all(1).float().mean())  # images without a full-budget pixel
-        for k, v in stats.items(): self._sums[k] = self._sums.get(k, 0) + v.detach().float()
+        for k, v in budget_stats(x, eps_map, self.eps).items(): self._sums[k] = self._sums.get(k, 0) + v
         self._n += 1
 
     def after_pred(self):
@@ -191,8 +127,7 @@ class PARTCallback(Callback):
 
     def after_loss(self):
         if not self.training or self.loss == 'at': return
-        f = trades_loss if self.loss == 'trades' else mart_loss
-        loss = f(self.logits_nat, self.pred.float(), self.yb[0], self.beta)
+        loss = self.step.outer_loss(self.logits_nat, self.pred.float(), self.yb[0])
         self.learn.loss_grad, self.learn.loss = loss, loss.detach().clone()
         self.logits_nat = None
 
@@ -211,28 +146,6 @@ class PARTCallback(Callback):
         "Say `msg` once per fit."
         if key not in self._warned: self._warned.add(key); warnings.warn(msg, stacklevel=2)
 
-    def _check_first(self, model, x, x_pix):
-        "Check the first training batch of a fit: finite pixels in [0, 1], a CAM layer of usable resolution."
-        self._first = False
-        if not bool(torch.isfinite(x_pix).all()):
-            raise InputError(f"training batch 0 of epoch {self.epoch} holds NaN or Inf pixels: fix the data")
-        lo, hi = float(x_pix.min()), float(x_pix.max())
-        if lo < -1e-4 or hi > 1 + 1e-4:
-            raise InputError(f"Training images must lie in [0, 1] in pixel space (after undoing fastai's Normalize), "
-                             f"got values in [{lo:.3f}, {hi:.3f}]")
-        check_image_size(model, x.shape[-2:])
-        if not self.pixel_reweight: return
-        h, w = cam_layer_size(model, x, self.layer_used)
-        if min(h, w) >= 3: return
-        better = usable_cam_layer(model, x)
-        what = (f"the CAM layer gives {h}x{w} maps for {x.shape[-2]}x{x.shape[-1]} images: every CAM is constant, every mask "
-                "empty, and PART would train as AT at eps_low")
-        if self.layer is not None or getattr(model, 'cam_layer', None) is not None or better is None:
-            hint = f"pass `layer=` an earlier layer (e.g. {better!r}, the last of at least 3x3 here), " if better else "pass `layer=` an earlier layer, "
-            raise InputError(f"{what}; {hint}use a model for small images such as `resnet18_cifar`, or larger images")
-        self.layer_used = better
-        self._warn('layer', f"PART: {what}; using layer {better!r} ({'x'.join(map(str, cam_layer_size(model, x, better)))}) "
-                            "instead. Pass `layer=` to choose another")
 
 # %% ../nbs/06_callback.ipynb #9e41106f
 def _baseline(method:str, eps:float, alpha:float, steps:int, **kwargs) -> PARTCallback:

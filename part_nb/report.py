@@ -13,12 +13,10 @@ import pandas as pd
 import torch
 import part_nb
 from .cam import batch_cam
-from .mask import pixel_eps_map
-from .attack import pgd
 from .evaluate import attack_label
 from .settings import methods
 from .config import UsageError, atomic_write, write_text, run_lock
-from .runs import read_config, read_history, read_eval, load_model, make_dls
+from .runs import read_config, read_history, read_eval, load_model, make_dls, make_callback
 
 # %% auto #0
 __all__ = ['info_columns', 'variant', 'results_table', 'summary_table', 'tradeoff_figure', 'curves_figure', 'gallery_figure',
@@ -137,9 +135,11 @@ def gallery_figure(model, cfg:dict, x:torch.Tensor, y:torch.Tensor, vocab=None):
     "Test images with their CAM, training budget map and pixel-reweighted AE under the final `model`."
     dev = next(model.parameters()).device
     x, y = x.to(dev), y.to(dev)
-    cam = batch_cam(model, x, method=cfg['cam'])  # shown; the budget below recomputes it as the training step does
-    em = pixel_eps_map(model, x, cfg['eps_train'], cfg['eps_low'], cfg['cam'], mask_source=cfg['mask_source'])
-    x_adv = pgd(model, x, y, em, cfg['alpha'], cfg['steps'])
+    cam = batch_cam(model, x, method=cfg['cam'])  # shown; the step below recomputes it as training did
+    step = make_callback(cfg).step  # the run's own training step after its warm-up: its budget and its attack (PGD or single-step)
+    step.compile = False  # a figure of eight images is not worth compiling for
+    x_adv, em = step(model, x, x, y)
+    em = x.new_full(x.shape, em) if isinstance(em, float) else em  # AT, TRADES, MART: the uniform budget
     with torch.no_grad(): p_nat, p_adv = model(x).argmax(1), model(x_adv).argmax(1)
     name = lambda i: str(vocab[i]) if vocab is not None else str(i)
     img = lambda t: t.permute(1, 2, 0).clamp(0, 1).squeeze(-1).cpu().float().numpy()
