@@ -24,5 +24,6 @@ from .config import *
 from .runs import *
 from .report import *
 import importlib as _importlib
-__all__ = [n for m in ('core', 'files', 'datafiles', 'data', 'models', 'cam', 'mask', 'attack', 'evaluate', 'settings', 'step', 'callback', 'config', 'runs', 'report')
+__all__ = [n for m in ('core', 'files', 'datafiles', 'data', 'models', 'cam', 'mask', 'attack', 'evaluate', 'settings', 'step',
+                       'callback', 'config', 'runs', 'report')
            for n in _importlib.import_module(f'part_nb.{m}').__all__]

@@ -86,7 +86,7 @@ def _ascend(f, x_adv, lo, hi, objective, alpha, steps):
     return x_adv.detach()
 
 def _check_labels(model, norm, x, y, check, logits=None):
-    "Labels checked against the model's number of classes (unless `logits` are given, one forward of one image through the plain model: a compiled one would compile for it)."
+    "Labels checked against the model's number of classes (unless `logits` are given, one forward of one image through the plain model)."
     if check and logits is None:
         with torch.no_grad(): logits = _pixel_model(unwrap_model(model), norm, x)(x[:1])
     check_labels(y, len(x), logits.shape[-1] if check else None)

@@ -56,7 +56,7 @@ class PARTCallback(Callback):
                  mask_source:str='cam', # Where the mask comes from (ablations): 'cam', 'shuffled', 'random', 'inverted'
                  layer:nn.Module|str|None=None, # CAM layer (module or name) overriding the model's `cam_layer`
                  attack:str='pgd', # Training attack: 'pgd' (`alpha`, `steps`), or single-step 'nfgsm', 'fgsm-rs', 'fgsm' (fast PART)
-                 cam_pass:str='separate', # Single-step PART: 'separate' (a CAM pass of its own: PART's rule) or 'shared' (the attack's pass)
+                 cam_pass:str='separate', # Single-step PART: 'separate' (a CAM pass of its own: PART's rule) or 'shared'
                  compile:bool|str=False, # PGD attack on a `torch.compile`d model: True, or a mode ('reduce-overhead': CUDA graphs)
                 ):
         check_training(eps, eps_low, alpha, steps, loss, pixel_reweight, attack, beta, warmup, cam, mask_source, cam_pass, compile,

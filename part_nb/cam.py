@@ -71,7 +71,8 @@ def cam_layer_size(model:nn.Module, # The classifier
     if not outs: raise InputError("the CAM layer was not called in the model's forward pass")
     o = outs[-1]
     if isinstance(o, Tensor) and o.ndim == 3: return tuple(token_reshape(model, x)(o).shape[-2:])  # tokens (see below)
-    if not (isinstance(o, Tensor) and o.ndim == 4): raise InputError(f"the CAM layer must output feature maps or tokens, got {type(o).__name__}")
+    if not (isinstance(o, Tensor) and o.ndim == 4):
+        raise InputError(f"the CAM layer must output feature maps or tokens, got {type(o).__name__}")
     return tuple(o.shape[-2:])
 
 def usable_cam_layer(model:nn.Module, # The classifier
@@ -204,9 +205,10 @@ def batch_cam(model:nn.Module, # A CNN classifier returning logits (N, n_classes
               reshape=None, # Tokens -> maps for a token model (default: `token_reshape(model, x)`; see `raw_cam`)
               check:bool=True, # Refuse NaN or Inf pixels (one host sync; the training callback checks them on the device instead)
              ) -> Tensor|tuple[Tensor, Tensor]:
-    "CAMs of a batch (N, H, W): float32, each scaled to [0, 1], the input's size, on `x.device`, detached; with `return_logits`, `(cams, logits)`."
+    "CAMs (N, H, W): float32, each scaled to [0, 1], the input's size, on `x.device`, detached; with `return_logits`, `(cams, logits)`."
     if check and not bool(torch.isfinite(_check_input(x)).all()):  # a NaN pixel gives a NaN CAM and an empty mask
-        raise InputError(f"`x` holds NaN or Inf values (images {torch.where(~torch.isfinite(x).flatten(1).all(1))[0].tolist()[:5]}): their CAMs would be NaN")
+        bad = torch.where(~torch.isfinite(x).flatten(1).all(1))[0].tolist()[:5]
+        raise InputError(f"`x` holds NaN or Inf values (images {bad}): their CAMs would be NaN")
     if isinstance(method, type):
         cam = zoo_cam(model, x, method, target, layer, **({} if reshape is None else dict(reshape_transform=reshape)))
         if not return_logits: return cam
@@ -269,7 +271,7 @@ class capture_layer:
     def __enter__(self): self._handle = self.layer.register_forward_hook(self._hook); return self
     def __exit__(self, *exc): self._handle.remove()
     def cam(self, method:str='gradcam', # One of `cam_methods`
-            score:Tensor|None=None, # A scalar of the pass's logits (e.g. the sum of the target classes' logits); None: the recorded gradient
+            score:Tensor|None=None, # A scalar of the pass's logits (e.g. the target classes' logits, summed); None: the recorded gradient
            ) -> Tensor:
         "Unscaled CAMs (N, h, w) in float32 from the recorded activation and the gradient of `score` there, as `raw_cam` returns."
         check_choice('CAM method', method, cam_methods)

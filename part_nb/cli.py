@@ -147,7 +147,8 @@ def _train_parser(sub):
     a('--epochs', type=int, help='epochs (default 80)')
     a('--warmup', type=epochs_or_fraction, help='uniform-budget warm-up: epochs, or a fraction below 1 (default 0.25)')
     a('--eps', type=number, help='evaluation budget, L-inf in pixel units (default 8/255)')
-    a('--eps-train', type=number, help='full training budget after the warm-up, which trains at --eps (default: --eps); the uniform budget of AT, TRADES, MART')
+    a('--eps-train', type=number, help='full training budget after the warm-up, which trains at --eps (default: --eps); '
+                                        'the uniform budget of AT, TRADES, MART')
     a('--eps-low', type=number, help="PART's budget of unimportant pixels (default 7/8 of --eps-train)")
     a('--alpha', type=number, help='PGD step size in training (default eps_train/4; SVHN eps_train/8)')
     a('--steps', type=int, help='PGD steps in training (default 10; single-step methods take one step of their own size)')
@@ -164,9 +165,11 @@ def _train_parser(sub):
     a('--n-train', type=int, help='train on a random subset of this many images (default all)')
     a('--n-valid', type=int, help='validate each epoch on a random subset of this many test images (default all)')
     a('--precision', help='fp32, bf16 or fp16 (mixed precision, CUDA only) (default fp32)')
-    a('--compile', nargs='?', const=True, help=f"run the PGD attack on a torch.compile'd model; optionally a mode ({', '.join(compile_modes)}; "
+    a('--compile', nargs='?', const=True,
+      help=f"run the PGD attack on a torch.compile'd model; optionally a mode ({', '.join(compile_modes)}; "
                                                "reduce-overhead: CUDA graphs) (default: off)")
-    a('--channels-last', action='store_true', default=None, help='channels-last (NHWC) model, as fastai.callback.channelslast (default: off)')
+    a('--channels-last', action='store_true', default=None,
+      help='channels-last (NHWC) model, as fastai.callback.channelslast (default: off)')
     a('--out', help='run folder (default runs/METHOD-DATA-ARCH-sSEED)')
     a('--resume', action='store_true', help='continue the run in --out from its last checkpoint')
     a('--force', action='store_true', help='replace whatever run --out holds')

@@ -67,7 +67,8 @@ def run_lock(folder, # The run (or report) folder to own
         except FileExistsError:
             try: o = json.loads(lock.read_text())
             except (OSError, ValueError): o = {}
-            if o.get('host') == me['host'] and isinstance(o.get('pid'), int) and not _alive(o['pid']): lock.unlink(missing_ok=True); continue
+            if o.get('host') == me['host'] and isinstance(o.get('pid'), int) and not _alive(o['pid']):  # its owner was killed
+                lock.unlink(missing_ok=True); continue
             raise UsageError(f"{folder} is in use by part_nb {o.get('cmd', '?')} (pid {o.get('pid', '?')} on {o.get('host', '?')} since "
                              f"{o.get('since', '?')}): wait for it to finish, or if that process is gone, delete {lock}") from None
     else: raise UsageError(f"{folder}: could not take its lock {lock}; delete it if no part_nb command is running there")
@@ -103,7 +104,8 @@ def make_config(**settings) -> dict:
     if not isinstance(c['channels_last'], bool): raise UsageError(f"channels_last must be True or False, got {c['channels_last']!r}")
     if c['n_train'] is not None and c['n_train'] < c['bs']:
         raise UsageError(f"n_train ({c['n_train']}) must be at least the batch size ({c['bs']}): the last partial batch is dropped")
-    if c['width'] is not None and c['arch'] == 'wrn34_10': raise UsageError("wrn34_10 has a fixed width; --width is for the other architectures")
+    if c['width'] is not None and c['arch'] == 'wrn34_10':
+        raise UsageError("wrn34_10 has a fixed width; --width is for the other architectures")
     c['eps'] = check_budget(c['eps'])[0]
     m, eps_train = methods[c['method']], c['eps'] if c['eps_train'] is None else c['eps_train']
     eps_low = c['eps_low'] = check_float('eps_low', eps_train * 7/8 if c['eps_low'] is None else c['eps_low'], 0)  # recorded for AT too
@@ -117,7 +119,7 @@ def make_config(**settings) -> dict:
     return c
 
 def config_diff(old:dict, new:dict, ignore=('path', *speed_settings)) -> list:
-    "Settings that differ between two configurations, as `key: old -> new` lines (the data path may move, the speed settings change; a setting added since has its default)."
+    "Settings that differ between two configurations, as `key: old -> new` lines (path and speed settings may move; new ones: default)."
     get = lambda c, k: c.get(k, train_defaults.get(k))
     return [f"{k}: {get(old, k)!r} -> {get(new, k)!r}" for k in sorted(set(old) | set(new))
             if k not in ignore and get(old, k) != get(new, k)]
@@ -126,7 +128,8 @@ def config_diff(old:dict, new:dict, ignore=('path', *speed_settings)) -> list:
 def code_commit() -> str|None:
     "The git commit of the checkout holding this package (`<sha>-dirty` with uncommitted changes to tracked files), or None."
     import subprocess, part_nb
-    git = lambda *a: subprocess.run(['git', '-C', str(Path(part_nb.__file__).resolve().parent), *a], capture_output=True, text=True, timeout=30)
+    here = str(Path(part_nb.__file__).resolve().parent)
+    git = lambda *a: subprocess.run(['git', '-C', here, *a], capture_output=True, text=True, timeout=30)
     try:
         head = git('rev-parse', 'HEAD')
         if head.returncode: return None

@@ -46,7 +46,8 @@ def check_float(name:str, v, lo:float|None=None, hi:float|None=None, lo_open:boo
     below = lo is not None and (v <= lo if lo_open else v < lo)
     above = hi is not None and (v >= hi if hi_open else v > hi)
     if not math.isfinite(v) or below or above:
-        rng = f"{'(' if lo_open or lo is None else '['}{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}{')' if hi_open or hi is None else ']'}"
+        left, right = '(' if lo_open or lo is None else '[', ')' if hi_open or hi is None else ']'
+        rng = f"{left}{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}{right}"
         raise InputError(f"`{name}` must be a finite number in {rng}, got {v}")
     return v
 
@@ -240,7 +241,7 @@ def side_by_side(jobs:dict, # Name -> `(function, kwargs)`; the function must be
 # %% ../nbs/00_core.ipynb #22850bb5
 @contextmanager
 def no_host_sync():
-    "Context manager making `Tensor.item`, `.cpu`, `.tolist`, `.numpy`, `bool`, `float`, `int` and `operator.index` of a tensor raise: a test aid."
+    "Make `Tensor.item`, `.cpu`, `.tolist`, `.numpy`, `bool`, `float`, `int` and `operator.index` of a tensor raise: a test aid."
     def boom(*a, **k): raise RuntimeError("host sync")
     names = ['item', 'cpu', 'tolist', 'numpy', '__bool__', '__float__', '__int__', '__index__']
     saved = {n: getattr(Tensor, n) for n in names}

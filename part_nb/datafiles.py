@@ -136,7 +136,8 @@ def _check_tree(tree:dict, where) -> list:
         for s in ('train', 'test'):
             n = [len(tree[s, c]) for c in cifar10_classes]
             if len(set(n)) > 1: raise DataError(f"{where}: {s}/ classes hold different numbers of images "
-                                                f"({', '.join(f'{c} {k}' for c, k in zip(cifar10_classes, n))}); CIFAR-10 has as many in each")
+                                                f"({', '.join(f'{c} {k}' for c, k in zip(cifar10_classes, n))}); "
+                                                "CIFAR-10 has as many in each")
     return classes['train']
 
 # %% ../nbs/00_datafiles.ipynb #046589ce
@@ -162,7 +163,7 @@ _cache_version = 2
 def _user_cache() -> Path: return Path(os.environ.get('PART_NB_CACHE') or Path.home()/'.cache'/'part_nb')
 
 def _writable(d:Path) -> bool:
-    "Whether we may write in folder `d`: allowed *and* a write bit set (root may write anywhere, but a folder without write bits is meant to be read-only)."
+    "Whether we may write in folder `d`: allowed *and* a write bit set (root may write anywhere; no write bits means read-only)."
     return d.is_dir() and os.access(d, os.W_OK) and bool(d.stat().st_mode & 0o222)
 
 def _cache_key(src:Path, files=None) -> str:
@@ -187,7 +188,8 @@ def _cache_problem(a:dict) -> str|None:
     if c.ndim != 1 or c.dtype.kind != 'U' or len(c) < 1: return f"classes of dtype {c.dtype}, shape {c.shape}"
     for s in ('train', 'test'):
         x, y = a[f'x_{s}'], a[f'y_{s}']
-        if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1] != 3: return f"x_{s} of dtype {x.dtype}, shape {x.shape} (not uint8 (N, 3, H, W))"
+        if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1] != 3:
+            return f"x_{s} of dtype {x.dtype}, shape {x.shape} (not uint8 (N, 3, H, W))"
         if x.shape[2:] != a['x_train'].shape[2:]: return f"train and test images of sizes {a['x_train'].shape[2:]} and {x.shape[2:]}"
         if y.dtype != np.int64 or y.shape != x.shape[:1]: return f"y_{s} of dtype {y.dtype}, shape {y.shape} for {len(x)} images"
         if len(y) and not (0 <= y.min() and y.max() < len(c)): return f"y_{s} outside 0..{len(c) - 1}"
@@ -227,7 +229,7 @@ def cache_file(src) -> Path|None:
     return next((f for f in _cache_places(src, key) if f.exists()), None)
 
 def _read_image_tree(src:Path, cache:bool=True) -> tuple[ImageArrays, ImageArrays]:
-    "Train and test `ImageArrays` of an image folder `src` (`train/<class>/`, `test/<class>/`) or a tar archive of one; decoded once, then cached."
+    "Train and test `ImageArrays` of an image folder (`train/<class>/`, `test/<class>/`) or a tar archive of one; decoded once, cached."
     tree = _folder_tree(src) if src.is_dir() else None
     places = _cache_places(src, _cache_key(src, None if tree is None else _tree_files(tree))) if cache else []
     a = _load_cache(places)
@@ -256,17 +258,18 @@ def _load_cifar_pickles(d:Path) -> tuple[ImageArrays, ImageArrays]:
             ImageArrays(xv, yv, vocab))
 
 # %% ../nbs/00_datafiles.ipynb #e013c0b5
-def load_cifar10(path=None, # An archive or folder of CIFAR-10, or a folder holding `cifar-10-batches-py/`, `cifar10-jpeg.tar.gz` or `cifar10-jpeg/`
+def load_cifar10(path=None, # An archive or folder of CIFAR-10, or a folder holding `cifar-10-batches-py/`, `cifar10-jpeg[.tar.gz]`
                  cache:bool=True, # Cache the decoded images of image files (see above)
                 ) -> tuple[ImageArrays, ImageArrays]:
-    "CIFAR-10 from torchvision's python batches, from image folders `train/<class>/`, `test/<class>/` (PNG or JPEG), or from a tar archive of those."
+    "CIFAR-10 from torchvision's python batches, image folders `train/<class>/`, `test/<class>/` (PNG or JPEG), or a tar archive of those."
     cands = _candidates('cifar10', path, ('cifar-10-batches-py', 'cifar-10', 'cifar10-jpeg.tar.gz', 'cifar10-jpeg'))
     for d in cands + [c/n for c in cands for n in ('cifar-10-batches-py', 'cifar10-jpeg.tar.gz', 'cifar10-jpeg')]:
         if d.is_file(): return _read_image_tree(d, cache)
         if (d/'data_batch_1').exists() and (d/'test_batch').exists(): return _load_cifar_pickles(d)
         if (d/'train').is_dir() or (d/'test').is_dir(): return _read_image_tree(d, cache)
     raise not_found('CIFAR-10', cands, "Unpack torchvision's cifar-10-python.tar.gz (folder cifar-10-batches-py) or "
-                     "fastai's URLs.CIFAR (folders train/ and test/) there, give the JPEG copy cifar10-jpeg.tar.gz as it is, or pass `path=`.")
+                     "fastai's URLs.CIFAR (folders train/ and test/) there, give the JPEG copy cifar10-jpeg.tar.gz as it is, "
+                     "or pass `path=`.")
 
 # %% ../nbs/00_datafiles.ipynb #4bd665e4
 def load_svhn(path=None) -> tuple[ImageArrays, ImageArrays]:

@@ -15,7 +15,8 @@ from torch import nn, Tensor
 from fastcore.basics import patch
 from fastai.learner import Learner
 from fastprogress.fastprogress import master_bar, progress_bar
-from .core import InputError, as_plain, eval_mode, norm_stats, to_pixels, check_int, check_budget, check_labels, rank, world_size, gather_objects
+from .core import (InputError, as_plain, eval_mode, norm_stats, to_pixels, check_int, check_budget, check_labels, rank, world_size,
+                          gather_objects)
 from .data import dl_norm
 from .attack import pgd, mma, noise_attack, Normalized, linf_box
 
@@ -29,7 +30,7 @@ known_attacks = "natural, noise, pgd<steps> (e.g. pgd20), pgd<steps>x<restarts> 
 _labels = dict(natural='natural', noise='noise', mma='MMA', autoattack='AutoAttack')
 
 def attack_spec(name:str) -> tuple[str, int|None, int]:
-    "`(kind, steps, restarts)` of an attack name: `('pgd', 50, 5)` for 'pgd50x5', `('cw', 20, 1)` for 'cw', `('mma', None, 1)`; else `InputError`."
+    "`(kind, steps, restarts)` of an attack name: `('pgd', 50, 5)` for 'pgd50x5', `('cw', 20, 1)` for 'cw', `('mma', None, 1)`."
     m = re.fullmatch(r'(pgd|cw)(\d*)(?:x(\d+))?', name) if isinstance(name, str) else None
     if m: return m[1], check_int(f'steps of {name}', int(m[2] or 20)), check_int(f'restarts of {name}', int(m[3] or 1))
     if name in _labels: return name, None, 1
@@ -52,7 +53,7 @@ def parse_attacks(attacks) -> list:
 
 # %% ../nbs/05_evaluate.ipynb #43f0446f
 def _restarted(attack, restarts, norm):
-    "`attack` from `restarts` random starts: per image, the first AE that fools the model (else the last); each restart attacks only the survivors."
+    "`attack` from `restarts` random starts: per image, the first AE that fools the model (else the last); restarts attack survivors only."
     def run(model, x, y, rand=None):
         f = model if norm is None else Normalized(model, *norm_stats(norm, x))
         best = attack(model, x, y, rand)

@@ -77,7 +77,7 @@ def safe_unpickle(fname, encoding:str='bytes'):
 
 # %% ../nbs/00_files.ipynb #148d09e8
 def read_idx(fname) -> np.ndarray:
-    "Read an IDX file (as used by MNIST and Fashion-MNIST), gzipped or not, into a numpy array; a `DataError` if it is cut short or no IDX file."
+    "Read an IDX file (MNIST's and Fashion-MNIST's format), gzipped or not, into a numpy array; a `DataError` if cut short or not IDX."
     fname = Path(fname)
     try:
         with (gzip.open if fname.suffix == '.gz' else open)(fname, 'rb') as f: data = f.read()

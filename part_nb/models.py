@@ -195,7 +195,8 @@ def check_image_size(model:nn.Module, # Any model; only a timm-style `patch_embe
                          f"({', '.join(map(str, fits)) or 'none but 1'}) or resize the images")
 
 # %% ../nbs/01_models.ipynb #3d893bbd
-models = dict(resnet18=resnet18_cifar, preact_resnet18=preact_resnet18, wrn34_10=wrn34_10, small_cnn=small_cnn, vit_tiny=vit_tiny, vit_mini=vit_mini)
+models = dict(resnet18=resnet18_cifar, preact_resnet18=preact_resnet18, wrn34_10=wrn34_10, small_cnn=small_cnn,
+              vit_tiny=vit_tiny, vit_mini=vit_mini)
 
 def get_model(arch:str, # One of `models`: 'resnet18', 'preact_resnet18', 'wrn34_10', 'small_cnn', 'vit_tiny', 'vit_mini'
               in_channels:int=3, # Image channels

@@ -48,7 +48,8 @@ def results_table(runs, names=None) -> pd.DataFrame:
     for r, name in zip(runs, names):
         cfg, hist = read_config(r), read_history(r)
         ev = read_eval(r)
-        row = dict(run=name, method=methods[cfg['method']]['name'], variant=variant(cfg), seed=cfg['seed'], data=cfg['data'], arch=cfg['arch'],
+        row = dict(run=name, method=methods[cfg['method']]['name'], variant=variant(cfg), seed=cfg['seed'], data=cfg['data'],
+                   arch=cfg['arch'],
                    epochs=f"{len(hist)}/{cfg['epochs']}", eps=round(cfg['eps'], 4), eps_train=round(cfg['eps_train'], 4),
                    eps_low=round(cfg['eps_low'], 4) if methods[cfg['method']]['pixel_reweight'] else None,
                    mask=cfg.get('mask_source', 'cam') if methods[cfg['method']]['pixel_reweight'] else None)
@@ -148,8 +149,10 @@ def gallery_figure(model, cfg:dict, x:torch.Tensor, y:torch.Tensor, vocab=None):
     for i in range(n):
         axs[0, i].imshow(img(x[i]), cmap='gray', vmin=0, vmax=1)
         axs[0, i].set_title(name(int(y[i])), fontsize=7, color='black' if p_nat[i] == y[i] else 'red')
-        axs[1, i].imshow(img(x[i]), cmap='gray', vmin=0, vmax=1); axs[1, i].imshow(cam[i].float().cpu().numpy(), cmap='jet', alpha=0.5, vmin=0, vmax=1)
-        axs[2, i].imshow(em[i, 0].float().cpu().numpy(), cmap='gray', vmin=min(cfg['eps_low'], cfg['eps_train'] - 1e-6), vmax=cfg['eps_train'])
+        axs[1, i].imshow(img(x[i]), cmap='gray', vmin=0, vmax=1)
+        axs[1, i].imshow(cam[i].float().cpu().numpy(), cmap='jet', alpha=0.5, vmin=0, vmax=1)
+        lo = min(cfg['eps_low'], cfg['eps_train'] - 1e-6)
+        axs[2, i].imshow(em[i, 0].float().cpu().numpy(), cmap='gray', vmin=lo, vmax=cfg['eps_train'])
         axs[3, i].imshow(img(x_adv[i]), cmap='gray', vmin=0, vmax=1)
         axs[3, i].set_title(name(int(p_adv[i])), fontsize=7, color='black' if p_adv[i] == y[i] else 'red')
         axs[4, i].imshow(img((x_adv[i] - x[i]) / (2 * cfg['eps_train']) + 0.5), cmap='gray', vmin=0, vmax=1)

@@ -209,7 +209,8 @@ def read_config(run) -> dict:
     f = Path(run)/'config.json'
     if not f.exists(): raise UsageError(f"{run} is not a part_nb run folder (no config.json)")
     try: cfg = json.loads(f.read_text())['config']
-    except (OSError, ValueError, KeyError, TypeError): raise UsageError(f"{f} is unreadable or not a part_nb configuration; pass --force to replace the run") from None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise UsageError(f"{f} is unreadable or not a part_nb configuration; pass --force to replace the run") from None
     return cfg
 
 def _plan(out:Path, settings:dict, resume:bool, force:bool):

@@ -71,20 +71,25 @@ def check_training(eps:float, # Full budget (pixel units of [0, 1] images)
     eps, eps_low = check_budget(eps, eps_low if pixel_reweight else None, name=eps_name)
     alpha = check_budget(alpha, name='alpha')[0]
     check_int('steps', steps)
-    check_choice('training attack', attack, train_attacks); check_choice('CAM pass', cam_pass, cam_passes); check_choice('loss', loss, outer_losses)
+    check_choice('training attack', attack, train_attacks); check_choice('CAM pass', cam_pass, cam_passes)
+    check_choice('loss', loss, outer_losses)
     if attack != 'pgd' and loss != 'at': raise InputError(f"single-step attacks train with loss='at' only, got loss={loss!r}")
     if isinstance(cam, type):
-        if attack != 'pgd' and cam_pass == 'shared' and pixel_reweight: raise InputError("a pytorch_grad_cam class makes its own pass: use cam_pass='separate' with it")
+        if attack != 'pgd' and cam_pass == 'shared' and pixel_reweight:
+            raise InputError("a pytorch_grad_cam class makes its own pass: use cam_pass='separate' with it")
     else: check_choice('CAM method', cam, cam_methods)
     if compile is not False:
         if compile is not True: check_choice('torch.compile mode', compile, compile_modes)
-        if attack != 'pgd': raise InputError(f"compile compiles the PGD attack; the single-step attack {attack!r} runs eagerly: drop compile")
+        if attack != 'pgd':
+            raise InputError(f"compile compiles the PGD attack; the single-step attack {attack!r} runs eagerly: drop compile")
     check_choice('CAM target', target, ('pred', 'label')); check_rule(rule, thresh, frac); check_mask_source(mask_source, rule)
     if not pixel_reweight and mask_source != 'cam':
-        raise InputError(f"mask source {mask_source!r} needs a PART method ({', '.join(k for k, m in methods.items() if m['pixel_reweight'])}), "
+        part = ', '.join(k for k, m in methods.items() if m['pixel_reweight'])
+        raise InputError(f"mask source {mask_source!r} needs a PART method ({part}), "
                          f"not {method_of(loss, False, attack)!r}")
     if eps_warmup is not None: check_budget(eps_warmup, name='eps_warmup')
     w = warmup
     if isinstance(w, bool) or not isinstance(w, (int, float)) or not (w >= 0) or w == float('inf') or (w >= 1 and w != int(w)):
         raise InputError(f"`warmup` must be whole epochs or a fraction below 1, got {w!r}")
-    return dict(eps=eps, eps_low=eps_low, alpha=alpha, beta=check_float('beta', beta, 0), warmup=int(w) if w >= 1 or isinstance(w, int) else float(w))
+    w = int(w) if w >= 1 or isinstance(w, int) else float(w)
+    return dict(eps=eps, eps_low=eps_low, alpha=alpha, beta=check_float('beta', beta, 0), warmup=w)

@@ -84,7 +84,8 @@ class TrainStep:
         # TRADES's attack needs the eval-mode prediction on x: the CAM's forward pass already made it
         p_nat = F.softmax(self.cam_logits.float(), 1) if self.loss == 'trades' and self.cam_logits is not None else None
         f, n = self.attack_model(model, x_pix, norm)
-        return pgd(f, x_pix, y, em, self.alpha, self.steps, loss='trades' if self.loss == 'trades' else 'ce', norm=n, check=False, p_nat=p_nat), em
+        loss = 'trades' if self.loss == 'trades' else 'ce'
+        return pgd(f, x_pix, y, em, self.alpha, self.steps, loss=loss, norm=n, check=False, p_nat=p_nat), em
 
     def _single_step(self, model, x, x_pix, y, norm, warm, layer):
         "Fast PART's AEs and budget: the CAM from a pass of its own, or read from the attack's own forward and backward pass."
@@ -137,7 +138,8 @@ def first_batch_layer(model:nn.Module, # The model (unwrapped)
     what = (f"the CAM layer gives {h}x{w} maps for {x.shape[-2]}x{x.shape[-1]} images: every CAM is constant, every mask "
             "empty, and PART would train as AT at eps_low")
     if layer is not None or getattr(model, 'cam_layer', None) is not None or better is None:
-        hint = f"pass `layer=` an earlier layer (e.g. {better!r}, the last of at least 3x3 here), " if better else "pass `layer=` an earlier layer, "
+        hint = "pass `layer=` an earlier layer, " if better is None else \
+               f"pass `layer=` an earlier layer (e.g. {better!r}, the last of at least 3x3 here), "
         raise InputError(f"{what}; {hint}use a model for small images such as `resnet18_cifar`, or larger images")
     return better, (f"PART: {what}; using layer {better!r} ({'x'.join(map(str, cam_layer_size(model, x, better)))}) "
                     "instead. Pass `layer=` to choose another")

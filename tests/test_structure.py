@@ -65,3 +65,9 @@ def test_the_callback_speaks_fastai():
     assert len(cls.splitlines()) <= 120, len(cls.splitlines())
     mods = {n.module for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom) and n.level}
     assert not mods & {'attack', 'mask'}, mods
+
+
+def test_no_line_above_140_characters():
+    "Issue 29: no packing to meet a count; nbdev's one-line module docstring (lines 1-3) is left out."
+    long = [f"{p.name}:{i}" for p in MODULES for i, l in enumerate(p.read_text().splitlines(), 1) if i > 3 and len(l) > 140]
+    assert not long, long
