@@ -63,9 +63,9 @@ class PARTCallback(Callback):
                             rule, thresh, frac, target, eps_warmup)
         if not (layer is None or isinstance(layer, (str, nn.Module))):
             raise InputError(f"`layer` must be None, an nn.Module or a submodule name, got {type(layer).__name__}")
-        store_attr()
         self.step = TrainStep(eps, eps_low, alpha, steps, cam, target, rule, thresh, frac, eps_warmup, loss, beta, pixel_reweight,
-                              mask_source, attack, cam_pass, compile)
+                              mask_source, attack, cam_pass, compile)  # owns these settings: `self.eps` etc. read and write its own
+        store_attr('warmup,layer')
         self.layer_used, self._sums, self._n = layer, {}, 0
 
     def __repr__(self):
@@ -145,6 +145,9 @@ class PARTCallback(Callback):
     def _warn(self, key, msg):
         "Say `msg` once per fit."
         if key not in self._warned: self._warned.add(key); warnings.warn(msg, stacklevel=2)
+
+for _k in TrainStep.settings:  # one copy of each setting, the step's: a change (a benchmark turning PART off mid-fit) reaches it
+    setattr(PARTCallback, _k, property(lambda self, k=_k: getattr(self.step, k), lambda self, v, k=_k: setattr(self.step, k, v)))
 
 
 # %% ../nbs/06_callback.ipynb #9e41106f

@@ -52,6 +52,8 @@ outer_loss_fns = {'trades': trades_loss, 'mart': mart_loss}  # 'at' is the Learn
 # %% ../nbs/05c_step.ipynb #255c0ccb
 class TrainStep:
     "The adversarial examples of a training batch and the outer loss on them, by one method's settings (torch only)."
+    settings = ('eps', 'eps_low', 'alpha', 'steps', 'cam', 'target', 'rule', 'thresh', 'frac', 'eps_warmup', 'loss', 'beta',
+                'pixel_reweight', 'mask_source', 'attack', 'cam_pass', 'compile')  # read at every call: a change reaches the next batch
     def __init__(self, eps:float, eps_low:float, alpha:float, steps:int, cam='gradcam', target:str='pred', rule:str='zscore',
                  thresh:float=1.0, frac:float=1/6, eps_warmup:float|None=None, loss:str='at', beta:float=6.0,
                  pixel_reweight:bool=True, mask_source:str='cam', attack:str='pgd', cam_pass:str='separate', compile=False):
