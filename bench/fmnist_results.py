@@ -13,7 +13,11 @@ whole seeds of the first table first:
 4. the sweep's mask controls, per seed: PART inverted and PART random with `eps_low = 0.75 eps`, and AT at the mean
    budget of the seed-0 PART run with `eps_low = 0.75 eps` (`at-mean-r0.75`);
 5. single-step training (RESULTS.md section 4), per seed: AT and PART with N-FGSM (PART's CAM from the attack's pass,
-   `cam_pass='shared'`, the default until 2026-12-04; `part-nfgsm-sep`: from a pass of its own, the default since), with FGSM-RS, and with plain FGSM (the catastrophic-overfitting control).
+   `cam_pass='shared'`, the default until 2026-12-04; `part-nfgsm-sep`: from a pass of its own, the default since),
+   with FGSM-RS, and with plain FGSM (the catastrophic-overfitting control);
+6. the decisive experiment (RESULTS.md section 2c, issue 32), per seed: AT, PART with `eps_low = 0.75 eps`, AT at that
+   PART's mean budget, AT at the uniform `0.75 eps` (with AT at `eps`, two budgets that bracket the mean), PART random
+   and PART inverted at `eps_low = 0.75 eps`. `--seed-major` starts whole seeds first.
 
 Example (GPU):   python bench/fmnist_results.py --out runs/fmnist --parallel 12
 CPU-sized:       python bench/fmnist_results.py --out runs/fmnist-cpu --parallel 2 --n-train 10000 --steps 5 ...
@@ -27,6 +31,7 @@ table1 = ['at', 'part', 'trades', 'part-t', 'mart', 'part-m']
 table2 = ['at-mean', 'part-shuffled', 'part-random', 'part-inverted']
 sweep = ['part-r0.75', 'at-e0.8']
 sweep_masks = ['part-inverted-r0.75', 'part-random-r0.75', 'at-mean-r0.75']  # is the sweep's gain the CAM's placement?
+decisive = ['at', 'part-r0.75', 'at-mean-r0.75', 'at-e0.75', 'part-random-r0.75', 'part-inverted-r0.75']
 fast = ['at-nfgsm', 'part-nfgsm', 'part-nfgsm-sep', 'at-fgsm-rs', 'part-fgsm-rs', 'at-fgsm', 'part-fgsm']  # single-step training
 
 
@@ -43,7 +48,7 @@ def job_settings(name, a):
         return dict(s, method='part', mask_source=name[5:])
     if name == 'part-r0.75': return dict(s, method='part', eps_low=0.75 * a.eps)
     if name in sweep_masks: return dict(job_settings(name[:-len('-r0.75')], a), eps_low=0.75 * a.eps)
-    if name == 'at-e0.8': return dict(s, method='at', eps_train=0.8 * a.eps)
+    if name.startswith('at-e'): return dict(s, method='at', eps_train=float(name[4:]) * a.eps)  # at-e0.8: 0.8 eps
     if name in ('at-mean', 'at-mean-r0.75'): return dict(s, method='at')  # eps_train filled in from the PART run
     raise ValueError(name)
 
@@ -135,6 +140,7 @@ def main():
     a('--aa-n', type=int, default=1000, help='test images of the AutoAttack evaluation (0: none)')
     a('--eval-bs', type=int, default=1000)
     a('--eval-n', type=int, help='evaluate --attacks on a fixed subset of this many test images (default: all)')
+    a('--seed-major', action='store_true', help='start whole seeds first, jobs in the order --jobs names them')
     a('--parallel', type=int, default=4); a('--threads', type=int, default=1, help='CPU threads per process')
     a('--deadline', type=float, default=1e9, help='seconds after which no job is started')
     a('--hard', type=float, default=1e9, help='seconds after which running jobs are stopped')
@@ -143,7 +149,8 @@ def main():
     seeds = [int(s) for s in args.seeds.split(',')]
     names = args.jobs.split(',')
     groups = [table1, table2, sweep, sweep_masks, fast]
-    order = [(n, s) for g in groups for s in seeds for n in g if n in names]
+    order = ([(n, s) for s in seeds for n in names] if args.seed_major else
+             [(n, s) for g in groups for s in seeds for n in g if n in names])
     jobs = [Job(n, s, args) for n, s in order]
     print(f"{len(jobs)} jobs, {args.parallel} at a time, into {args.out}", flush=True)
     while True:
