@@ -16,12 +16,9 @@ import argparse, platform, time
 from contextlib import nullcontext
 import torch
 from part_nb.models import resnet18_cifar, vit_tiny
+from timing import sync
 from part_nb.cam import batch_cam, find_cam_layer, token_reshape
 from part_nb.mask import pixel_eps_map, full_budget_fraction
-
-
-def sync(device:torch.device):
-    if device.type == 'cuda': torch.cuda.synchronize(device)
 
 
 def time_ms(f, device, iters:int, warmup:int) -> float:

@@ -11,9 +11,10 @@ PART-N-FGSM with a CAM pass of its own ('separate').
     python bench/bench_fast.py                                  # cuda if available, width 64, batch 128
     python bench/bench_fast.py --device cpu --width 16 --bs 64 --block 3 --rounds 4
 """
-import argparse, statistics, time
+import argparse, statistics
 import torch
 from part_nb.models import resnet18_cifar
+from timing import BlockTimer
 
 modes = {
     'AT (PGD)':             dict(attack='pgd', pixel_reweight=False),
@@ -34,13 +35,11 @@ def main():
     p.add_argument('--rounds', type=int, default=4, help='blocks per mode')
     a = p.parse_args()
     from fastai.learner import Learner
-    from fastai.callback.core import Callback
     from fastai.optimizer import SGD
     import fastai.callback.progress  # Learner.no_bar
     from part_nb.data import ImageArrays, array_dls
     from part_nb.callback import PARTCallback
     dev = torch.device(a.device)
-    sync = (lambda: torch.cuda.synchronize(dev)) if dev.type == 'cuda' else (lambda: None)
     print(f"device={dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu, %d threads' % torch.get_num_threads()}) "
           f"torch {torch.__version__} bs={a.bs} width={a.width} PGD steps={a.steps} block={a.block} rounds={a.rounds}")
     names = list(modes)
@@ -53,24 +52,9 @@ def main():
     learn = Learner(dls, resnet18_cifar(width=a.width).to(dev), opt_func=SGD, lr=0.01, wd=2e-4)
     part = PARTCallback(eps=8/255, eps_low=7/255, alpha=2/255, steps=a.steps, warmup=0)
 
-    class Blocks(Callback):
-        order = 0  # before PARTCallback's before_batch reads its settings
-        def before_fit(self): self.times, self.t0 = {m: [] for m in names}, None
-        def set(self, m):
-            for k, v in modes[m].items(): setattr(part, k, v)
-        def before_batch(self):
-            if not self.training: return
-            i = self.iter - warm
-            if i < 0: self.set(names[self.iter % len(names)]); return  # warm every mode up once
-            if i % a.block == 0:
-                sync(); t = time.perf_counter()
-                if self.t0 is not None: self.times[order[i // a.block - 1]].append((t - self.t0) / a.block * 1e3)
-                self.t0 = t
-                self.set(order[i // a.block])
-        def after_train(self):
-            sync(); self.times[order[-1]].append((time.perf_counter() - self.t0) / a.block * 1e3)
-
-    blocks = Blocks()
+    def set_mode(m):
+        for k, v in modes[m].items(): setattr(part, k, v)
+    blocks = BlockTimer(order, a.block, warm, set_mode, dev, warm_modes=names)  # warm-up: every mode once
     with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=[part, blocks])
     v = {m: statistics.median(t) for m, t in blocks.times.items()}
     for m, t in blocks.times.items():

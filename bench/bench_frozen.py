@@ -14,6 +14,7 @@ import argparse, statistics, time
 import torch, torch.nn.functional as F
 from part_nb.models import resnet18_cifar
 from part_nb.attack import pgd
+from timing import sync
 
 
 def unfrozen_pgd(model, x, y, eps, alpha, steps):
@@ -37,7 +38,6 @@ def main():
     p.add_argument('--rounds', type=int, default=5)
     a = p.parse_args()
     dev = torch.device(a.device)
-    sync = (lambda: torch.cuda.synchronize(dev)) if dev.type == 'cuda' else (lambda: None)
     print(f"device={dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu, %d threads' % torch.get_num_threads()}) "
           f"torch {torch.__version__} bs={a.bs} width={a.width} PGD steps={a.steps}")
     torch.manual_seed(0)
@@ -53,11 +53,11 @@ def main():
     torch.manual_seed(1); a2 = pgd(model, x, y, eps, alpha, a.steps, check=False)
     print(f"eager AEs identical with and without frozen weights: {torch.equal(a1, a2)}")
     for name, f in ways.items():  # compile both graphs first
-        sync(); t = time.perf_counter(); f(); sync(); print(f"first call, {name}: {time.perf_counter() - t:.1f} s")
+        sync(dev); t = time.perf_counter(); f(); sync(dev); print(f"first call, {name}: {time.perf_counter() - t:.1f} s")
     times = {k: [] for k in ways}
     for r in range(a.rounds):
         for name in (list(ways) if r % 2 == 0 else list(ways)[::-1]):
-            sync(); t = time.perf_counter(); ways[name](); sync(); times[name].append((time.perf_counter() - t) * 1e3)
+            sync(dev); t = time.perf_counter(); ways[name](); sync(dev); times[name].append((time.perf_counter() - t) * 1e3)
     med = {k: statistics.median(v) for k, v in times.items()}
     for k, v in times.items(): print(f"{k:34s} " + ' '.join(f'{t:9.1f}' for t in v) + f"  ms; median {med[k]:.1f}")
     base = med['eager, frozen (part_nb)']

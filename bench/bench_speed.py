@@ -17,6 +17,7 @@ Random 3x32x32 images (CIFAR-10 size), ResNet-18 of `--width`, PGD-`--steps`.
 import argparse, statistics, time
 import torch
 from part_nb.models import resnet18_cifar
+from timing import BlockTimer
 
 option_sets = {
     'plain': dict(),
@@ -47,7 +48,6 @@ def main():
     from part_nb.data import ImageArrays, array_dls
     from part_nb.callback import PARTCallback
     dev = torch.device(a.device)
-    sync = (lambda: torch.cuda.synchronize(dev)) if dev.type == 'cuda' else (lambda: None)
     opts = a.options.split(',')
     for o in opts:
         if o not in option_sets: p.error(f"unknown option set {o!r}; known: {', '.join(option_sets)}")
@@ -64,36 +64,22 @@ def main():
     learn = Learner(dls, resnet18_cifar(width=a.width).to(dev), opt_func=SGD, lr=0.01, wd=2e-4)
     part = PARTCallback(eps=8/255, eps_low=7/255, alpha=2/255, steps=a.steps, warmup=0, compile=a.compile_mode or True)
 
-    class Blocks(Callback):
-        order = 0  # before the autocast (10) and PARTCallback (55) of the same event
-        def before_fit(self): self.times, self.t0, self.bf16 = {m: [] for m in names}, None, False
-        def set(self, mode):
-            method, o = mode
-            s = option_sets[o]
-            part.pixel_reweight = method == 'PART'
-            part.compile = (a.compile_mode or True) if s.get('compile') else False
-            self.bf16 = s.get('bf16', False)
-            fmt = torch.channels_last if s.get('cl') else torch.contiguous_format
-            self.learn.model.to(memory_format=fmt)
-        def before_batch(self):
-            if not self.training: return
-            i = self.iter - warm
-            if i < 0: self.set(names[self.iter]); return  # every mode once, untimed: compilation, cudnn autotuning
-            if i % a.block == 0:
-                sync(); t = time.perf_counter()
-                if self.t0 is not None: self.times[order[i // a.block - 1]].append((t - self.t0) / a.block * 1e3)
-                self.set(order[i // a.block])
-                sync(); self.t0 = time.perf_counter()
-        def after_train(self):
-            sync(); self.times[order[-1]].append((time.perf_counter() - self.t0) / a.block * 1e3)
-
-    blocks = Blocks()
+    state = dict(bf16=False)  # the block's precision, read by Autocast
+    def set_mode(mode):
+        method, o = mode
+        s = option_sets[o]
+        part.pixel_reweight = method == 'PART'
+        part.compile = (a.compile_mode or True) if s.get('compile') else False
+        state['bf16'] = s.get('bf16', False)
+        learn.model.to(memory_format=torch.channels_last if s.get('cl') else torch.contiguous_format)
+    # every mode once, untimed (compilation, cudnn autotuning); BlockTimer's order 0 runs before Autocast (10) and PART (55)
+    blocks = BlockTimer(order, a.block, warm, set_mode, dev, warm_modes=names)
 
     class Autocast(Callback):
         "bf16 autocast from before_batch to after_loss when the block's mode asks for it, as fastai's MixedPrecision."
         order = 10
         def before_batch(self):
-            self.ac = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.training and blocks.bf16)
+            self.ac = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.training and state['bf16'])
             self.ac.__enter__()
         def after_pred(self): self.learn.pred = self.pred.float()
         def after_loss(self): self.ac.__exit__(None, None, None)

@@ -18,6 +18,7 @@ import torch, torch.nn.functional as F
 from part_nb.models import resnet18_cifar
 from part_nb.mask import pixel_eps_map
 from part_nb.attack import pgd
+from timing import sync, BlockTimer
 
 
 def main():
@@ -35,7 +36,6 @@ def main():
     a = p.parse_args()
     dev = torch.device(a.device)
     torch.backends.cudnn.benchmark = a.cudnn_benchmark
-    sync = (lambda: torch.cuda.synchronize(dev)) if dev.type == 'cuda' else (lambda: None)
     print(f"device={dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu, %d threads' % torch.get_num_threads()}) "
           f"torch {torch.__version__} bs={a.bs} width={a.width} steps={a.steps} cudnn.benchmark={a.cudnn_benchmark}")
     torch.manual_seed(0)
@@ -53,13 +53,13 @@ def main():
     def part_step(i): x, y = xs[i % 4], ys[i % 4]; train(attack(x, y, budget(x)), y)
 
     for i in range(3): at_step(i); part_step(i)  # warm-up: cudnn, allocator
-    sync()
+    sync(dev)
     blocks = {'AT': [], 'PART': []}
     for r in range(a.rounds):
         for name, f in (('AT', at_step), ('PART', part_step)) if r % 2 == 0 else (('PART', part_step), ('AT', at_step)):
-            sync(); t0 = time.perf_counter()
+            sync(dev); t0 = time.perf_counter()
             for i in range(a.block): f(i)
-            sync(); blocks[name].append((time.perf_counter() - t0) / a.block * 1e3)
+            sync(dev); blocks[name].append((time.perf_counter() - t0) / a.block * 1e3)
     for k, v in blocks.items(): print(f"block {k:4s} " + ' '.join(f'{t:7.2f}' for t in v) + f"  ms/step; fastest {min(v):.2f}, median {statistics.median(v):.2f}")
     print(f"PART/AT (fastest blocks) = {min(blocks['PART'])/min(blocks['AT']):.3f}; (median blocks) = "
           f"{statistics.median(blocks['PART'])/statistics.median(blocks['AT']):.3f}")
@@ -73,7 +73,7 @@ def main():
     for k, f in comps.items():
         ts = []
         for _ in range(a.iters):
-            sync(); t0 = time.perf_counter(); f(); sync(); ts.append((time.perf_counter() - t0) * 1e3)
+            sync(dev); t0 = time.perf_counter(); f(); sync(dev); ts.append((time.perf_counter() - t0) * 1e3)
         res[k] = statistics.median(ts)
     print('components (median ms, synchronised): ' + ', '.join(f'{k} {v:.2f}' for k, v in res.items()))
     at, part = res['pgd_float'] + res['train'], res['cam_mask'] + res['pgd_map'] + res['train']
@@ -85,10 +85,10 @@ def main():
         acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == 'cuda' else [])
         tot_dev = {}
         for name, f in (('AT', at_step), ('PART', part_step)):
-            sync()
+            sync(dev)
             with profile(activities=acts) as prof:
                 for i in range(3): f(i)
-                sync()
+                sync(dev)
             ka = prof.key_averages()
             # torch >= 2.4 names it self_device_time_total (self_cuda_time_total before)
             key = 'self_cpu_time_total' if dev.type != 'cuda' else next(k for k in ('self_device_time_total', 'self_cuda_time_total') if hasattr(ka[0], k))
@@ -104,7 +104,6 @@ def main():
 def fastai_blocks(a, dev, sync):
     "Alternating AT/PART blocks of `a.block` batches inside one `Learner.fit`, switching `PARTCallback.pixel_reweight`."
     from fastai.learner import Learner
-    from fastai.callback.core import Callback
     from fastai.optimizer import SGD
     import fastai.callback.progress  # Learner.no_bar
     from part_nb.data import ImageArrays, array_dls
@@ -119,21 +118,8 @@ def fastai_blocks(a, dev, sync):
     # block k (0-based) runs PART when k % 4 in (0, 3), AT otherwise: PART AT AT PART PART AT ... (ABBA order)
     def mode(k): return 'PART' if k % 4 in (0, 3) else 'AT'
 
-    class Blocks(Callback):
-        order = 0  # before PARTCallback's before_batch reads pixel_reweight
-        def before_fit(self): self.times, self.t0 = {'AT': [], 'PART': []}, None
-        def before_batch(self):
-            if not self.training: return
-            i = self.iter - warm
-            if i < 0: part.pixel_reweight = True; return
-            if i % a.block == 0:
-                sync(); t = time.perf_counter()
-                if self.t0 is not None: self.times[mode(i // a.block - 1)].append((t - self.t0) / a.block * 1e3)
-                self.t0 = t
-                part.pixel_reweight = mode(i // a.block) == 'PART'
-        def after_train(self):
-            sync(); self.times[mode(n_b // a.block - 1)].append((time.perf_counter() - self.t0) / a.block * 1e3)
-    blocks = Blocks()
+    def set_mode(m): part.pixel_reweight = m == 'PART'
+    blocks = BlockTimer([mode(k) for k in range(n_b // a.block)], a.block, warm, set_mode, dev, warm_modes=['PART'])
     with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=[part, blocks])
     v = blocks.times
     for k in ('AT', 'PART'): print(f"fastai block {k:4s} " + ' '.join(f'{t:7.2f}' for t in v[k]) + f"  ms/batch; fastest {min(v[k]):.2f}, median {statistics.median(v[k]):.2f}")

@@ -16,10 +16,7 @@ from part_nb.models import resnet18_cifar
 from part_nb.callback import PARTCallback, ATCallback
 from part_nb.mask import pixel_eps_map
 from part_nb.attack import pgd
-
-
-def sync(dev):
-    if dev.type == 'cuda': torch.cuda.synchronize()
+from timing import sync
 
 
 def fastai_epoch(cb, args, dev):

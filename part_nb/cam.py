@@ -7,14 +7,15 @@ Docs: https://part-nb.github.io/part_nb/cam.html.md"""
 # %% ../nbs/02_cam.ipynb #61b47073
 from __future__ import annotations
 import math
+from functools import partial
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from .core import InputError, eval_mode, unwrap_model, minmax, check_choice
 
 # %% auto #0
-__all__ = ['cam_methods', 'find_cam_layer', 'cam_layer_size', 'usable_cam_layer', 'scale_cam', 'token_reshape', 'raw_cam',
-           'batch_cam', 'show_cams', 'capture_layer', 'zoo_cam']
+__all__ = ['cam_methods', 'find_cam_layer', 'scale_cam', 'token_reshape', 'capture_layer', 'layer_shapes', 'probe_cam_layer',
+           'cam_layer_size', 'usable_cam_layer', 'raw_cam', 'batch_cam', 'show_cams', 'zoo_cam']
 
 # %% ../nbs/02_cam.ipynb #11f6ca6e
 def _has_conv(m:nn.Module) -> bool: return any(isinstance(o, nn.Conv2d) for o in m.modules())
@@ -42,46 +43,6 @@ def find_cam_layer(model:nn.Module, # The classifier (wrappers such as DDP are l
         if not kids: return m  # the model is a single conv
         if len(kids) == 1: m = kids[0]; continue  # a wrapper: look inside
         return [c for c in kids if _has_conv(c)][-1]
-
-# %% ../nbs/02_cam.ipynb #31fdb87e
-def _output_sizes(model:nn.Module, x:Tensor) -> list:
-    "`(name, module, (h, w))` of every module with a 4-D output, in the order their forward passes end."
-    seen, hooks = [], []
-    for name, m in model.named_modules():
-        if not name: continue
-        hooks.append(m.register_forward_hook(
-            lambda mod, i, o, name=name: seen.append((name, mod, tuple(o.shape[-2:]))) if isinstance(o, Tensor) and o.ndim == 4 else None))
-    try:
-        with eval_mode(model), torch.no_grad(): model(x[:1])
-    finally:
-        for h in hooks: h.remove()
-    return seen
-
-def cam_layer_size(model:nn.Module, # The classifier
-                   x:Tensor, # Images like those the CAM will see (one is used)
-                   layer:nn.Module|str|None=None, # CAM layer override (see `find_cam_layer`)
-                  ) -> tuple[int, int]:
-    "The spatial size `(h, w)` of the CAM layer's output for images like `x` (for a token model, its patch grid)."
-    model = unwrap_model(model)
-    outs = []
-    hook = find_cam_layer(model, layer).register_forward_hook(lambda m, i, o: outs.append(o))
-    try:
-        with eval_mode(model), torch.no_grad(): model(x[:1])
-    finally: hook.remove()
-    if not outs: raise InputError("the CAM layer was not called in the model's forward pass")
-    o = outs[-1]
-    if isinstance(o, Tensor) and o.ndim == 3: return tuple(token_reshape(model, x)(o).shape[-2:])  # tokens (see below)
-    if not (isinstance(o, Tensor) and o.ndim == 4):
-        raise InputError(f"the CAM layer must output feature maps or tokens, got {type(o).__name__}")
-    return tuple(o.shape[-2:])
-
-def usable_cam_layer(model:nn.Module, # The classifier
-                     x:Tensor, # Images like those the CAM will see (one is used)
-                     min_size:int=3, # Smallest side of a usable CAM
-                    ) -> str|None:
-    "Name of the last module whose output is at least `min_size` a side for images like `x` (None if there is none)."
-    ok = [n for n, _, s in _output_sizes(unwrap_model(model), x) if min(s) >= min_size]
-    return ok[-1] if ok else None
 
 # %% ../nbs/02_cam.ipynb #4f6028d7
 def _gradcam(a:Tensor, g:Tensor) -> Tensor: return torch.einsum('nk,nkhw->nhw', g.mean((2, 3)), a)
@@ -130,21 +91,100 @@ def token_reshape(model:nn.Module, # The classifier (a timm ViT: its `num_prefix
         return t[:, prefix:].reshape(n, h, w, k).permute(0, 3, 1, 2)
     return reshape
 
-# %% ../nbs/02_cam.ipynb #ef310293
-class _ActivationLeaf:
-    "Forward hook: replace the layer output by a leaf that requires grad, and turn grad mode on from here on."
-    def __init__(self): self.act = None
-    def __call__(self, module, inp, out):
-        _check_layer_output(out)
-        torch.set_grad_enabled(True)
-        self.act = out.detach().requires_grad_()
-        return self.act.clone()  # a copy: an in-place op after the layer (ReLU(inplace=True)) must not change the leaf
-
+# %% ../nbs/02_cam.ipynb #c00f3864
 def _check_layer_output(out):
     if not isinstance(out, Tensor) or out.ndim not in (3, 4):
         raise InputError(f"the CAM layer must output feature maps (N, K, h, w) or tokens (N, T, K), got "
                          f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
 
+class capture_layer:
+    "The one owner of `cam`'s forward hooks: while active, record the CAM layer's output `.act` and gradient `.grad`."
+    def __init__(self, model:nn.Module, # The classifier
+                 layer:nn.Module|str|None=None, # CAM layer override (see `find_cam_layer`)
+                 reshape=None, # Tokens -> maps for a token model (default: `token_reshape(model)`, a square grid)
+                 leaf:bool=False, # Record a detached copy that requires grad: the layers before it may run without a graph
+                 probe:bool=False, # Record every module's output shape instead (`.shapes`: `(name, module, shape)`)
+                ):
+        self.model, self.leaf, self.probe = unwrap_model(model), leaf, probe
+        self.layer = None if probe else find_cam_layer(self.model, layer)
+        self.reshape = reshape or token_reshape(self.model)
+        self.act, self.grad, self.shapes, self.handles = None, None, [], []
+    def __enter__(self):
+        mods = self.model.named_modules() if self.probe else [('', self.layer)]
+        self.handles = [m.register_forward_hook(partial(self._hook, n)) for n, m in mods]
+        return self
+    def release(self):
+        "Remove every hook (leaving the `with` calls it)."
+        for h in self.handles: h.remove()
+        self.handles = []
+    def __exit__(self, *exc): self.release()
+    def _hook(self, name, module, inp, out):
+        if self.probe: return self.shapes.append((name, module, tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__))
+        _check_layer_output(out)
+        if self.leaf:
+            torch.set_grad_enabled(True)  # from the layer on, a graph: the head's, for the gradient at the leaf
+            self.act = out.detach().requires_grad_()
+        else:
+            self.act = out
+            if out.requires_grad: out.register_hook(self._save_grad)
+        return self.act.clone()  # what the layers after see: an in-place op there must not change the recording
+    def _save_grad(self, g): self.grad = g
+    def cam(self, method:str='gradcam', # One of `cam_methods`
+            score:Tensor|None=None, # A scalar of the pass's logits (e.g. the target classes' logits, summed); None: the recorded gradient
+            keep_graph:bool=True, # Keep the pass's graph for its own backward pass
+           ) -> Tensor:
+        "Unscaled CAMs (N, h, w) in float32 from the recorded activation and the gradient of `score` there, as `raw_cam` returns."
+        check_choice('CAM method', method, cam_methods)
+        if self.act is None: raise InputError("no forward pass went through the CAM layer")
+        if score is not None: g, = torch.autograd.grad(score, self.act, retain_graph=keep_graph)
+        elif self.grad is None: raise InputError("no backward pass went through the CAM layer: pass `score`")
+        else: g = self.grad
+        with torch.autocast(self.act.device.type, enabled=False), torch.no_grad():
+            return cam_methods[method](self.reshape(self.act.detach()).float(), self.reshape(g).float())
+
+# %% ../nbs/02_cam.ipynb #31fdb87e
+def layer_shapes(model:nn.Module, # The classifier
+                 x:Tensor, # Images like those the CAM will see (one is used)
+                ) -> list:
+    "`(name, module, output shape)` of every module for one image like `x`, in the order their forward passes end (one pass)."
+    with capture_layer(model, probe=True) as cap, eval_mode(cap.model), torch.no_grad(): cap.model(x[:1])
+    return cap.shapes
+
+def _usable(shapes, min_size):
+    ok = [(n, s[-2:]) for n, _, s in shapes if n and isinstance(s, tuple) and len(s) == 4 and min(s[-2:]) >= min_size]
+    return ok[-1] if ok else (None, None)
+
+def probe_cam_layer(model:nn.Module, # The classifier
+                    x:Tensor, # Images like those the CAM will see (one is used)
+                    layer:nn.Module|str|None=None, # CAM layer override (see `find_cam_layer`)
+                    min_size:int=3, # Smallest side of a usable CAM
+                   ) -> tuple:
+    "`(size, usable, usable_size)` from one forward pass: the CAM layer's `(h, w)`, and the last module at least `min_size` a side."
+    model = unwrap_model(model)
+    layer, shapes = find_cam_layer(model, layer), layer_shapes(model, x)
+    outs = [s for _, m, s in shapes if m is layer]
+    if not outs: raise InputError("the CAM layer was not called in the model's forward pass")
+    s = outs[-1]
+    if isinstance(s, tuple) and len(s) == 3: s = token_reshape(model, x)(torch.empty(s, device='meta')).shape  # tokens
+    if not (isinstance(s, tuple | torch.Size) and len(s) == 4):
+        raise InputError(f"the CAM layer must output feature maps or tokens, got {s if isinstance(s, str) else f'shape {s}'}")
+    return (tuple(s[-2:]), *_usable(shapes, min_size))
+
+def cam_layer_size(model:nn.Module, # The classifier
+                   x:Tensor, # Images like those the CAM will see (one is used)
+                   layer:nn.Module|str|None=None, # CAM layer override (see `find_cam_layer`)
+                  ) -> tuple[int, int]:
+    "The spatial size `(h, w)` of the CAM layer's output for images like `x` (for a token model, its patch grid)."
+    return probe_cam_layer(model, x, layer)[0]
+
+def usable_cam_layer(model:nn.Module, # The classifier
+                     x:Tensor, # Images like those the CAM will see (one is used)
+                     min_size:int=3, # Smallest side of a usable CAM
+                    ) -> str|None:
+    "Name of the last module whose output is at least `min_size` a side for images like `x` (None if there is none)."
+    return _usable(layer_shapes(model, x), min_size)[0]
+
+# %% ../nbs/02_cam.ipynb #ef310293
 def _check_target(target, x:Tensor) -> Tensor|None:
     if target is None: return None
     if not isinstance(target, Tensor) or target.shape != (len(x),) or target.dtype.is_floating_point or target.dtype == torch.bool:
@@ -173,26 +213,19 @@ def raw_cam(model:nn.Module, # A CNN classifier returning logits (N, n_classes)
     check_choice('CAM method', method, cam_methods)
     target = _check_target(target, x)
     model = unwrap_model(model)
-    leaf = _ActivationLeaf()
     grad_mode = torch.is_grad_enabled()
-    with eval_mode(model):
-        handle = find_cam_layer(model, layer).register_forward_hook(leaf)
+    with eval_mode(model), capture_layer(model, layer, reshape or token_reshape(model, x), leaf=True) as cap:
         try:
-            torch.set_grad_enabled(False)
+            torch.set_grad_enabled(False)  # the layers before the CAM layer: no graph (the leaf hook turns it on)
             out = model(x.detach())
             torch.set_grad_enabled(True)
-            if leaf.act is None: raise InputError("the CAM layer was not called in the model's forward pass")
+            if cap.act is None: raise InputError("the CAM layer was not called in the model's forward pass")
             if out.ndim != 2: raise InputError(f"the model must return logits (N, n_classes), got shape {tuple(out.shape)}")
             if target is None: target = out.argmax(1)
             score = out.gather(1, target[:, None]).sum()
             if not score.requires_grad: raise InputError("the model's output does not depend on the CAM layer")
-            g, = torch.autograd.grad(score, leaf.act)
-        finally:
-            torch.set_grad_enabled(grad_mode)
-            handle.remove()
-    reshape = reshape or token_reshape(model, x)
-    with torch.autocast(x.device.type, enabled=False), torch.no_grad():
-        cam = cam_methods[method](reshape(leaf.act.detach()).float(), reshape(g).float())
+            cam = cap.cam(method, score, keep_graph=False)
+        finally: torch.set_grad_enabled(grad_mode)
     return (cam, out.detach()) if return_logits else cam
 
 # %% ../nbs/02_cam.ipynb #429e65e2
@@ -252,35 +285,6 @@ def show_cams(x:Tensor, # Images (N, C, H, W) in [0, 1]
     for r, (name, _) in enumerate(rows): axs[r, 0].set_ylabel(name)
     if eps_map is not None: fig.colorbar(im, ax=axs.ravel().tolist(), shrink=0.3, anchor=(0, 0.05), label='eps')
     return fig
-
-# %% ../nbs/02_cam.ipynb #bbdb0019
-class capture_layer:
-    "While active, record the output of the CAM layer (`.act`) and, once a backward pass has run through it, its gradient (`.grad`)."
-    def __init__(self, model:nn.Module, # The classifier
-                 layer:nn.Module|str|None=None, # CAM layer override (see `find_cam_layer`)
-                 reshape=None, # Tokens -> maps for a token model (default: `token_reshape(model)`, a square grid)
-                ):
-        self.layer, self.act, self.grad, self._handle = find_cam_layer(model, layer), None, None, None
-        self.reshape = reshape or token_reshape(model)
-    def _hook(self, module, inp, out):
-        _check_layer_output(out)
-        self.act = out
-        if out.requires_grad: out.register_hook(self._save_grad)
-        return out.clone()  # an in-place op after the layer must not change the recorded activation
-    def _save_grad(self, g): self.grad = g
-    def __enter__(self): self._handle = self.layer.register_forward_hook(self._hook); return self
-    def __exit__(self, *exc): self._handle.remove()
-    def cam(self, method:str='gradcam', # One of `cam_methods`
-            score:Tensor|None=None, # A scalar of the pass's logits (e.g. the target classes' logits, summed); None: the recorded gradient
-           ) -> Tensor:
-        "Unscaled CAMs (N, h, w) in float32 from the recorded activation and the gradient of `score` there, as `raw_cam` returns."
-        check_choice('CAM method', method, cam_methods)
-        if self.act is None: raise InputError("no forward pass went through the CAM layer")
-        if score is not None: g, = torch.autograd.grad(score, self.act, retain_graph=True)  # the pass's own backward follows
-        elif self.grad is None: raise InputError("no backward pass went through the CAM layer: pass `score`")
-        else: g = self.grad
-        with torch.autocast(self.act.device.type, enabled=False), torch.no_grad():
-            return cam_methods[method](self.reshape(self.act.detach()).float(), self.reshape(g).float())
 
 # %% ../nbs/02_cam.ipynb #1776ac41
 def zoo_cam(model:nn.Module, # A CNN classifier returning logits

@@ -23,7 +23,8 @@ from .mask import mask_sources
 from .settings import methods, compile_modes
 from .evaluate import eval_attacks
 from .config import train_defaults
-from .runs import train, evaluate_run, read_config, read_history
+from .checkpoint import read_config, read_history
+from .runs import train, evaluate_run
 from .report import report, results_table, summary_table, info_columns
 
 # %% auto #0

@@ -17,8 +17,8 @@ from torch import nn, Tensor
 # %% auto #0
 __all__ = ['quick_env', 'InputError', 'check_choice', 'check_int', 'check_float', 'check_budget', 'eval_mode', 'unwrap_model',
            'frozen', 'as_plain', 'norm_stats', 'to_pixels', 'from_pixels', 'minmax', 'check_images', 'check_labels',
-           'world_size', 'rank', 'process_group', 'gather_objects', 'cpu_cores', 'side_by_side', 'no_host_sync',
-           'quick_size']
+           'world_size', 'rank', 'use_local_gpu', 'process_group', 'gather_objects', 'cpu_cores', 'side_by_side',
+           'no_host_sync', 'quick_size']
 
 # %% ../nbs/00_core.ipynb #45d8c9f9
 class InputError(ValueError):
@@ -170,12 +170,16 @@ def rank() -> int:
     if dist.is_available() and dist.is_initialized(): return dist.get_rank()
     return int(os.environ.get('RANK', 0))
 
+def use_local_gpu():
+    "Under `torchrun` on GPUs, make this process's GPU (`LOCAL_RANK`) the current one; nothing on CPUs."
+    if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+
 @contextmanager
 def process_group():
     "Under `torchrun`, torch.distributed's process group for the block (nccl on GPUs, gloo on CPUs) unless one is up; else nothing."
     start = world_size() > 1 and dist.is_available() and not dist.is_initialized()
     if start:
-        if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+        use_local_gpu()
         dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
     try: yield
     finally:

@@ -16,7 +16,8 @@ from .cam import batch_cam
 from .evaluate import attack_label
 from .settings import methods
 from .config import UsageError, atomic_write, write_text, run_lock
-from .runs import read_config, read_history, read_eval, load_model, make_dls, make_callback
+from .checkpoint import read_config, read_history, read_eval
+from .runs import load_model, make_dls, make_callback
 
 # %% auto #0
 __all__ = ['info_columns', 'variant', 'results_table', 'summary_table', 'tradeoff_figure', 'curves_figure', 'gallery_figure',

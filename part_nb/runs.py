@@ -6,16 +6,13 @@ Docs: https://part-nb.github.io/part_nb/runs.html.md"""
 
 # %% ../nbs/07_runs.ipynb #d23b8946
 from __future__ import annotations
-import datetime, json, math, os, random, time
+import datetime
 from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
-import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 from fastai.learner import Learner
-from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.progress import ProgressCallback
 from fastai.metrics import accuracy
 from fastai.optimizer import SGD, Adam
@@ -23,151 +20,19 @@ from fastai.torch_core import set_seed
 from fastcore.foundation import L
 import fastai.callback.schedule, fastai.callback.channelslast  # Learner.fit_one_cycle, Learner.to_channelslast
 import part_nb
-from .core import check_int, unwrap_model, rank, world_size, process_group
+from .core import check_int, rank, world_size, process_group, use_local_gpu
 from .data import get_dls
 from .files import DataNotFoundError
 from .models import get_model, check_image_size
 from .callback import PARTCallback
 from .settings import methods
-from .config import UsageError, atomic_write, write_json, write_csv, read_json, make_config, config_diff, run_lock, code_commit
+from .config import UsageError, write_json, write_csv, read_json, make_config, config_diff, run_lock, code_commit
+from .checkpoint import (plain, model_args, load_checkpoint, finite_weights, RunSaver, read_history, read_eval,
+                                run_files, read_config)
 from .evaluate import robust_eval, eval_attacks, parse_attacks, pack_outcomes
 
 # %% auto #0
-__all__ = ['checkpoint_format', 'run_files', 'plain', 'rng_state', 'set_rng_state', 'save_checkpoint', 'load_checkpoint',
-           'finite_weights', 'RunSaver', 'write_history', 'read_history', 'read_eval', 'make_dls', 'model_args',
-           'make_learner', 'make_callback', 'read_config', 'train', 'distributed_setup', 'load_model', 'evaluate_run']
-
-# %% ../nbs/07_runs.ipynb #38e70570
-checkpoint_format = 'part_nb-checkpoint'
-
-def plain(o):
-    "`o` with numpy arrays and scalars, fastai tensor subclasses and fastcore `L`s turned into tensors, Python numbers and lists."
-    if torch.is_tensor(o): return o if type(o) is torch.Tensor else o.as_subclass(torch.Tensor)
-    if isinstance(o, np.ndarray): return torch.from_numpy(o.copy())
-    if isinstance(o, np.generic): return o.item()
-    if isinstance(o, dict): return {k: plain(v) for k, v in o.items()}
-    if isinstance(o, tuple): return tuple(plain(v) for v in o)
-    if isinstance(o, list) or type(o).__name__ == 'L': return [plain(v) for v in o]
-    return o
-
-def rng_state(dl=None) -> dict:
-    "The states of torch's (CPU and CUDA), Python's and numpy's RNGs, and of the shuffling RNG of fastai loader `dl`."
-    s = dict(torch=torch.get_rng_state(), python=plain(random.getstate()), numpy=plain(np.random.get_state()))
-    if torch.cuda.is_available(): s['cuda'] = torch.cuda.get_rng_state_all()
-    if dl is not None: s['dl'] = plain(_shuffler(dl).rng.getstate())
-    return s
-
-def _shuffler(dl): return dl.dl if type(dl).__name__ == 'DistributedDL' else dl  # under DDP, the wrapped loader shuffles
-
-def set_rng_state(s:dict, dl=None):
-    "Restore the RNG states saved by `rng_state`."
-    torch.set_rng_state(s['torch'])
-    if 'cuda' in s and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
-    v, st, g = s['python']; random.setstate((v, tuple(st), g))
-    name, keys, *rest = s['numpy']; np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
-    if dl is not None and 'dl' in s:
-        v, st, g = s['dl']; _shuffler(dl).rng.setstate((v, tuple(st), g))
-
-# %% ../nbs/07_runs.ipynb #b5ea9448
-def save_checkpoint(path, learn:Learner, cfg:dict, epoch:int, history:list) -> Path:
-    "Atomically save model, optimizer, RNG states, smoothed loss and `history` after `epoch` completed epochs."
-    sl = learn.recorder.smooth_loss
-    ck = dict(format=checkpoint_format, version=1, part_nb=part_nb.__version__, config=cfg, epoch=epoch,
-              model_args=model_args(cfg, learn.dls), vocab=[str(v) for v in learn.dls.vocab],
-              model=unwrap_model(learn.model).state_dict(), opt=plain(learn.opt.state_dict()), rng=rng_state(learn.dls.train),
-              smooth_loss=dict(val=torch.as_tensor(sl.val).detach().cpu(), count=int(sl.count)), history=history)
-    return atomic_write(path, lambda f: torch.save(plain(ck), f))
-
-def load_checkpoint(path, cfg:dict|None=None, map_location='cpu',
-                    hint:str="delete it (or pass --force to start the run over)", # What to do about a bad checkpoint
-                   ) -> dict:
-    "Load and check a checkpoint of `save_checkpoint` (of configuration `cfg` if given); `UsageError` if it is not one."
-    path = Path(path)
-    try: ck = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:
-        raise UsageError(f"checkpoint {path} is corrupt or not a PyTorch checkpoint ({type(e).__name__}: "
-                         f"{str(e).splitlines()[0][:150] if str(e) else ''}); {hint}") from None
-    need = {'format', 'config', 'epoch', 'model_args', 'model', 'opt', 'rng', 'history'}
-    if not isinstance(ck, dict) or ck.get('format') != checkpoint_format or not need <= set(ck):
-        got = ', '.join(map(str, list(ck)[:8])) if isinstance(ck, dict) else type(ck).__name__
-        raise UsageError(f"{path} is not a part_nb checkpoint (it holds {got}); {hint}")
-    if cfg is not None:
-        diff = config_diff(ck['config'], cfg)
-        if diff: raise UsageError(f"checkpoint {path} belongs to another configuration ({'; '.join(diff)}); {hint}")
-    n = len(ck['history'])
-    if not (isinstance(ck['epoch'], int) and ck['epoch'] == n and [r.get('epoch') for r in ck['history']] == list(range(n))):
-        raise UsageError(f"checkpoint {path} is inconsistent (epoch {ck['epoch']}, {n} history rows); {hint}")
-    return ck
-
-# %% ../nbs/07_runs.ipynb #39aabba5
-def finite_weights(model:nn.Module) -> bool:
-    "Whether every floating-point parameter and buffer of `model` is finite (one host sync)."
-    ts = [t for t in (*model.parameters(), *model.buffers()) if t.is_floating_point()]
-    return bool(torch.stack([torch.isfinite(t).all() for t in ts]).all()) if ts else True
-
-class RunSaver(Callback):
-    "Save a checkpoint and the metrics history into the run folder after every epoch; restore state on resume."
-    order = 65
-    def __init__(self, out, cfg:dict, ck:dict|None=None, stop_after:int|None=None):
-        self.out, self.cfg, self.ck, self.stop_after = Path(out), cfg, ck, stop_after
-        self.start = ck['epoch'] if ck else 0
-        self.history = list(ck['history']) if ck else []
-
-    def before_epoch(self):
-        self._t0 = time.time()
-        if self.epoch == self.start and self.ck:
-            set_rng_state(self.ck['rng'], self.dls.train)
-            sl, s = self.recorder.smooth_loss, self.ck.get('smooth_loss')
-            if s: sl.val, sl.count = s['val'].to(sl.val.device if torch.is_tensor(sl.val) else 'cpu'), s['count']
-
-    def after_epoch(self):
-        if self.epoch < self.start: return  # an epoch fastai skipped because it is in the checkpoint
-        names = [n for n in self.recorder.metric_names[1:] if n != 'time']
-        row = dict(epoch=self.epoch, **{n: None if v is None else float(v) for n, v in zip(names, self.recorder.values[-1])},
-                   seconds=round(time.time() - self._t0, 2))
-        bad = [f"{k} {row[k]}" for k in ('train_loss', 'valid_loss') if row.get(k) is not None and not math.isfinite(row[k])]
-        if bad or not finite_weights(self.learn.model):
-            raise UsageError(f"training diverged in epoch {self.epoch} ({', '.join(bad) or 'weights not finite'}); nothing of it was "
-                             f"saved ({self.out} keeps {len(self.history)} good epochs): train again with a lower --lr "
-                             f"(now {self.cfg['lr']:g}) and --force")
-        self.history.append(row)
-        # the history first, the checkpoint last: once checkpoint.pth says an epoch is done, so does the history
-        # (a kill in between leaves the history one epoch ahead; --resume redoes that epoch and rewrites it)
-        if rank() == 0:  # under torchrun, rank 0 writes the run folder alone
-            write_history(self.out, self.history)
-            save_checkpoint(self.out/'checkpoint.pth', self.learn, self.cfg, self.epoch + 1, self.history)
-        if self.stop_after is not None and self.epoch + 1 >= self.stop_after: raise CancelFitException()
-
-def write_history(out, history:list):
-    "Write the metrics history as `history.json` and `history.csv`."
-    write_json(Path(out)/'history.json', history)
-    write_csv(Path(out)/'history.csv', pd.DataFrame(history))
-
-def _rows(f, what:str, rows, keys:dict) -> list:
-    "`rows` if it is a list of dicts whose `keys` hold values of their types; a `UsageError` naming file `f` otherwise."
-    bad = None if isinstance(rows, list) else f"a list of rows, not {type(rows).__name__}"
-    for i, r in enumerate(rows if bad is None else []):
-        miss = [k for k, t in keys.items() if not (isinstance(r, dict) and k in r and isinstance(r[k], t) and not isinstance(r[k], bool))]
-        if miss: bad = f"row {i} lacks {', '.join(miss)}"; break
-    if bad: raise UsageError(f"{f} is not a part_nb {what} ({bad}); restore it or delete it")
-    return rows
-
-def read_history(run) -> pd.DataFrame:
-    "The metrics history of a run folder, one row per completed epoch; its rows checked."
-    f = Path(run)/'history.json'
-    if not f.exists(): return pd.DataFrame()
-    num = (int, float, type(None))
-    return pd.DataFrame(_rows(f, 'metrics history', read_json(f, 'metrics history'),
-                              dict(epoch=int, train_loss=num, valid_loss=num, seconds=(int, float))))
-
-def read_eval(run) -> dict:
-    "The evaluation file of a run folder (`{}` if none); its result rows checked."
-    f = Path(run)/'eval.json'
-    if not f.exists(): return {}
-    ev = read_json(f, 'evaluation')
-    if not isinstance(ev, dict): raise UsageError(f"{f} is not a part_nb evaluation (not a JSON object); restore it or delete it")
-    _rows(f, 'evaluation', ev.get('results', []), dict(attack=str, n=int, accuracy=(int, float)))
-    return ev
+__all__ = ['make_dls', 'make_learner', 'make_callback', 'train', 'distributed_setup', 'load_model', 'evaluate_run']
 
 # %% ../nbs/07_runs.ipynb #aa70c779
 def make_dls(cfg:dict, **kwargs):
@@ -177,10 +42,6 @@ def make_dls(cfg:dict, **kwargs):
     try: return get_dls(cfg['data'], path=path, **{'bs': cfg['bs'], 'n_train': cfg['n_train'], 'n_valid': cfg['n_valid'],
                                                    'seed': cfg['seed'], **kwargs})
     except DataNotFoundError as e: raise UsageError(str(e)) from None
-
-def model_args(cfg:dict, dls) -> dict:
-    "Arguments of `get_model` besides the architecture: channels and classes of the data, the width if set."
-    return dict(in_channels=dls.n_channels, n_classes=dls.c, **({} if cfg['width'] is None else {'width': cfg['width']}))
 
 def make_learner(cfg:dict, dls) -> Learner:
     "A fastai `Learner` with the run's model, optimizer and precision."
@@ -202,17 +63,6 @@ def make_callback(cfg:dict) -> PARTCallback:
                         beta=cfg['beta'], pixel_reweight=m['pixel_reweight'], mask_source=cfg['mask_source'])
 
 # %% ../nbs/07_runs.ipynb #96524fd1
-run_files = ('config.json', 'checkpoint.pth', 'history.json', 'history.csv', 'eval.json', 'eval.csv', 'eval_images.json')
-
-def read_config(run) -> dict:
-    "The configuration stored in run folder `run`; `UsageError` if it has none."
-    f = Path(run)/'config.json'
-    if not f.exists(): raise UsageError(f"{run} is not a part_nb run folder (no config.json)")
-    try: cfg = json.loads(f.read_text())['config']
-    except (OSError, ValueError, KeyError, TypeError):
-        raise UsageError(f"{f} is unreadable or not a part_nb configuration; pass --force to replace the run") from None
-    return cfg
-
 def _plan(out:Path, settings:dict, resume:bool, force:bool):
     "Check the run folder against the settings: the configuration and the checkpoint to start from (or None)."
     has_files = [f for f in run_files if (out/f).exists()]
@@ -303,8 +153,8 @@ def distributed_setup() -> bool:
     "Under `torchrun` (WORLD_SIZE > 1): this process's GPU (LOCAL_RANK), or fastai's loaders fit for gloo on CPUs. True if distributed."
     if world_size() == 1: return False
     import fastai.distributed as fd  # Learner.distrib_ctx
-    if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
-    else: fd.DistributedDL._broadcast = _cpu_broadcast
+    use_local_gpu()
+    if not torch.cuda.is_available(): fd.DistributedDL._broadcast = _cpu_broadcast
     return True
 
 def _to(o, device):

@@ -12,7 +12,7 @@ from torch import nn
 from fastcore.basics import store_attr
 from .core import InputError, norm_stats
 from .models import check_image_size
-from .cam import cam_layer_size, usable_cam_layer, scale_cam, capture_layer
+from .cam import probe_cam_layer, scale_cam, capture_layer
 from .mask import pixel_eps_map, eps_map, full_budget_fraction
 from .attack import pgd, single_step, Normalized
 
@@ -134,14 +134,13 @@ def first_batch_layer(model:nn.Module, # The model (unwrapped)
                          f"got values in [{lo:.3f}, {hi:.3f}]")
     check_image_size(model, x.shape[-2:])
     if not pixel_reweight: return layer, None
-    h, w = cam_layer_size(model, x, layer)
+    (h, w), better, better_size = probe_cam_layer(model, x, layer)  # one forward pass
     if min(h, w) >= 3: return layer, None
-    better = usable_cam_layer(model, x)
     what = (f"the CAM layer gives {h}x{w} maps for {x.shape[-2]}x{x.shape[-1]} images: every CAM is constant, every mask "
             "empty, and PART would train as AT at eps_low")
     if layer is not None or getattr(model, 'cam_layer', None) is not None or better is None:
         hint = "pass `layer=` an earlier layer, " if better is None else \
                f"pass `layer=` an earlier layer (e.g. {better!r}, the last of at least 3x3 here), "
         raise InputError(f"{what}; {hint}use a model for small images such as `resnet18_cifar`, or larger images")
-    return better, (f"PART: {what}; using layer {better!r} ({'x'.join(map(str, cam_layer_size(model, x, better)))}) "
+    return better, (f"PART: {what}; using layer {better!r} ({'x'.join(map(str, better_size))}) "
                     "instead. Pass `layer=` to choose another")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest, torch
 from part_nb.cli import main, demo_settings
 from part_nb.core import cpu_cores
-from part_nb.runs import read_history, load_checkpoint
+from part_nb.checkpoint import read_history, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 # A narrow small CNN on 1,024 images, one PGD step of 1.25 eps from a random start, a high learning rate: it

@@ -71,3 +71,19 @@ def test_no_line_above_140_characters():
     "Issue 29: no packing to meet a count; nbdev's one-line module docstring (lines 1-3) is left out."
     long = [f"{p.name}:{i}" for p in MODULES for i, l in enumerate(p.read_text().splitlines(), 1) if i > 3 and len(l) > 140]
     assert not long, long
+
+
+def test_one_owner_of_forward_hooks():
+    "Issue 29: every forward hook of the package is registered by `cam.capture_layer`, which also removes it (`release`)."
+    sites = {f"{p.name}:{i}" for p in MODULES for i, l in enumerate(p.read_text().splitlines(), 1) if 'register_forward' in l}
+    assert len(sites) == 1 and next(iter(sites)).startswith('cam.py:'), sites
+    src = (ROOT/'part_nb'/'cam.py').read_text()
+    cls = src[src.index('class capture_layer'):]; cls = cls[:cls.index('\n# %%')]
+    assert 'register_forward_hook' in cls and 'def release' in cls and '.remove()' in cls
+
+
+def test_bench_timing_is_shared():
+    "Issue 29: `bench/timing.py` holds the device sync and the block-timing callback; no script defines its own."
+    own = {p.name for p in (ROOT/'bench').glob('*.py') if p.name != 'timing.py'
+           and any(s in p.read_text() for s in ('def sync(', 'sync = ', 'torch.cuda.synchronize', 'class Blocks('))}
+    assert not own, own

@@ -4,7 +4,7 @@ single-process one image by image."""
 import json, os, shutil, signal, socket, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
-from part_nb.runs import read_history
+from part_nb.checkpoint import read_history
 from part_nb.evaluate import unpack_outcomes
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,7 +30,8 @@ warnings); (c) Quarto's cell options (`echo`, `output`, `include`, `code-fold`) 
 (d) its math loads MathJax from a CDN unless pointed at a local copy. Steps 1-3 (execution, cache, nbdev processing,
 ~170 lines) stay either way, and fixing (a)-(d) needs a converter before Sphinx and an HTML pass after it: about
 400 lines in all against 727, for 21 more dependencies and two renderers to keep in step. Adding search here cost
-~90 lines of code (index 30, JS 50, CSS and box 10; with this note the script is 833 lines) and no dependency.
+~90 lines of code (index 30, JS 50, CSS and box 10) and no dependency. The page skeleton, CSS, JS and icon are
+files in `tools/docs_assets/`.
 Build times (2 shared cores, -j 1): 234 s from scratch (9 notebooks executed), ~30 s when only this script changed.
 
 Processed notebooks are cached in `_proc/.docs-cache/out`, keyed on the notebook, the package sources and this
@@ -92,7 +93,8 @@ def lib_key(cfg) -> str:
 def env_key(cfg) -> str:
     "What every processed page depends on besides its (run) notebook: the package, this script, nbdev."
     import nbdev, fastcore, nbconvert
-    return _sha(lib_key(cfg), Path(__file__).read_bytes(), nbdev.__version__, fastcore.__version__, nbconvert.__version__)
+    assets = [p.read_bytes() for p in sorted(ASSETS.iterdir())]
+    return _sha(lib_key(cfg), Path(__file__).read_bytes(), *assets, nbdev.__version__, fastcore.__version__, nbconvert.__version__)
 
 # ------------------------------------------------------------------------------------------------------------
 # Step 2 and 3, in worker processes: execute (if needed) and run nbdev's processing
@@ -436,209 +438,8 @@ def search_entries(soup, title: str, desc: str) -> list[dict]:
 # ------------------------------------------------------------------------------------------------------------
 # The page skeleton, CSS and JS
 
-PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{head_title}</title>
-<meta name="description" content="{description}">
-<link rel="icon" href="{root}site_libs/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="{root}site_libs/pygments.css">
-{katex_css}<link rel="stylesheet" href="{root}site_libs/docs.css">
-</head>
-<body>
-<header class="navbar">
-  <button class="nav-toggle" aria-label="Toggle navigation" onclick="document.body.classList.toggle('nav-open')">&#9776;</button>
-  <a class="brand" href="{root}index.html">{site_title}</a>
-  <span class="navbar-desc">{site_desc}</span>
-</header>
-<div class="layout">
-<div class="sidebar">
-<div class="search" role="search">
-<input id="search-input" type="search" placeholder="Search" aria-label="Search the documentation" autocomplete="off" data-root="{root}">
-<ul id="search-results" class="search-results" hidden></ul>
-</div>
-<nav id="sidebar" aria-label="Pages">
-{sidebar}
-</nav>
-</div>
-<main id="content" class="content">
-<header class="title-block">
-<h1 class="title">{title}</h1>
-{subtitle}
-</header>
-{body}
-<nav class="page-nav" aria-label="Previous and next page">{prevnext}</nav>
-<footer class="footer">Built from the notebooks in <code>nbs/</code> by <code>tools/build_docs.py</code> (nbdev {nbdev_version}, nbconvert {nbconvert_version}).</footer>
-</main>
-<nav id="toc" class="toc" aria-label="On this page">
-{toc}
-</nav>
-</div>
-{katex_js}<script src="{root}site_libs/docs.js"></script>
-</body>
-</html>
-"""
-
-CSS = r"""
-:root { --fg:#212529; --muted:#6c757d; --accent:#2780e3; --border:#dee2e6; --code-bg:#f6f8fa; --side-w:250px; --toc-w:220px; }
-* { box-sizing: border-box; }
-html { scroll-padding-top: 4rem; }
-body { margin:0; color:var(--fg); background:#fff; line-height:1.55; font-size:16px;
-  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans", "DejaVu Sans", sans-serif; }
-code, pre, kbd { font-family: SFMono-Regular, Menlo, Consolas, "Liberation Mono", "DejaVu Sans Mono", monospace; font-size: .875em; }
-a { color:var(--accent); text-decoration:none; } a:hover { text-decoration:underline; }
-.navbar { position:sticky; top:0; z-index:10; display:flex; align-items:center; gap:1rem; height:3.2rem; padding:0 1.2rem;
-  background:var(--accent); color:#fff; }
-.navbar .brand { color:#fff; font-weight:600; font-size:1.2rem; }
-.navbar-desc { opacity:.85; font-size:.9rem; white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
-.nav-toggle { display:none; background:none; border:0; color:#fff; font-size:1.4rem; cursor:pointer; }
-.layout { display:grid; grid-template-columns: var(--side-w) minmax(0, 1fr) var(--toc-w); max-width:1500px; margin:0 auto; }
-.sidebar, .toc { position:sticky; top:3.2rem; align-self:start; max-height:calc(100vh - 3.2rem); overflow-y:auto; padding:1.5rem 1rem; font-size:.9rem; }
-.sidebar ul, .toc ul { list-style:none; margin:0; padding:0; }
-.sidebar li a { display:block; padding:.25rem .6rem; border-radius:4px; color:var(--fg); }
-.sidebar li a:hover { background:#f1f3f5; text-decoration:none; }
-.sidebar li a.active { background:#e7f1fc; color:var(--accent); font-weight:600; }
-.sidebar .section-title { margin:1rem 0 .3rem .6rem; font-weight:600; color:var(--muted); text-transform:uppercase; font-size:.75rem; letter-spacing:.05em; }
-.search { margin-bottom:1rem; }
-#search-input { width:100%; padding:.35rem .6rem; border:1px solid var(--border); border-radius:4px; font:inherit; }
-.search-results { overflow-wrap:anywhere; margin:.4rem 0 0 !important; padding-bottom:.4rem !important; border-bottom:1px solid var(--border); }
-.search-results .where { display:block; color:var(--muted); font-size:.78rem; font-weight:normal; }
-.search-results .api { font-family:SFMono-Regular, Menlo, Consolas, "Liberation Mono", "DejaVu Sans Mono", monospace; }
-.search-results .none { padding:.25rem .6rem; color:var(--muted); }
-.search-results mark { background:#fff3bf; color:inherit; }
-.toc .toc-title { font-weight:600; margin-bottom:.4rem; }
-.toc li a { display:block; padding:.1rem 0 .1rem .6rem; color:var(--muted); border-left:2px solid var(--border); }
-.toc li.level-3 a { padding-left:1.4rem; font-size:.85rem; }
-.toc li a:hover { color:var(--accent); border-left-color:var(--accent); text-decoration:none; }
-.content { padding:1.5rem 2.5rem 3rem; min-width:0; }
-.title-block { margin-bottom:1.5rem; border-bottom:1px solid var(--border); padding-bottom:1rem; }
-.title-block .title { margin:.3rem 0; font-size:2.2rem; }
-.title-block .subtitle { color:var(--muted); font-size:1.1rem; margin:.3rem 0 0; }
-h2 { margin-top:2.2rem; padding-bottom:.3rem; border-bottom:1px solid var(--border); font-size:1.6rem; }
-h3 { margin-top:1.6rem; font-size:1.3rem; } h4 { font-size:1.1rem; }
-h1, h2, h3, h4, h5, h6 { position:relative; line-height:1.25; }
-a.anchor-link { margin-left:.4rem; font-size:.8em; color:var(--muted); opacity:0; }
-h1:hover a.anchor-link, h2:hover a.anchor-link, h3:hover a.anchor-link, h4:hover a.anchor-link { opacity:1; text-decoration:none; }
-hr { border:0; border-top:1px solid var(--border); margin:2rem 0 1rem; }
-p code, li code, td code, h2 code, h3 code { background:#f1f3f5; padding:.1em .3em; border-radius:3px; }
-.highlight pre, pre { background:var(--code-bg); padding:.8rem 1rem; border-radius:6px; overflow-x:auto; line-height:1.45; margin:.4rem 0; }
-/* long code lines wrap: a scroll bar per cell hides the ends of lines (and the column is only ~90 characters wide) */
-.highlight pre, pre { white-space:pre-wrap; overflow-wrap:anywhere; }
-.highlight { background:none; }
-blockquote { margin:1rem 0; padding:.2rem 1rem; border-left:4px solid var(--border); color:var(--muted); }
-table { border-collapse:collapse; margin:1rem 0; font-size:.9rem; display:block; overflow-x:auto; max-width:100%; }
-th, td { border:1px solid var(--border); padding:.35rem .7rem; text-align:left; vertical-align:top; }
-th { background:#f8f9fa; }
-img { max-width:100%; height:auto; }
-.jp-Cell { margin:.6rem 0; }
-.jp-CodeCell .jp-Cell-inputWrapper .highlight pre { border-left:3px solid var(--accent); }
-.jp-Cell-outputWrapper { margin:.2rem 0 1rem; }
-.jp-RenderedText pre { background:none; border-left:2px solid lightsalmon; border-radius:0; margin:0 0 0 .8rem; padding:.4rem .8rem; }
-.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"] pre { background:#fff5f5; border-left-color:#e57373; }
-.jp-RenderedImage { margin-left:.8rem; }
-.jp-RenderedHTMLCommon.jp-OutputArea-output { margin-left:.8rem; overflow-x:auto; }
-.celltag_asis .jp-OutputArea-output { margin-left:0 !important; }
-.celltag_asis .jp-RenderedMarkdown > hr:first-child { margin:1.6rem 0 .2rem; }
-.celltag_asis .jp-RenderedMarkdown > h3, .celltag_asis .jp-RenderedMarkdown > h4 { margin-top:.3rem; }
-.jp-RenderedMarkdown p:has(> a[style*="float"]:only-child) { margin:0; }
-.celltag_asis .jp-RenderedMarkdown .highlight pre { border-left:3px solid #6f42c1; }
-.jp-RenderedMarkdown a[style*="float"] { margin-top:.2rem; }
-.jp-OutputPrompt, .jp-InputPrompt, .jp-Collapser { display:none; }
-details.code-fold > summary { cursor:pointer; color:var(--muted); font-size:.9rem; }
-.callout { border:1px solid var(--border); border-left:5px solid var(--accent); border-radius:4px; padding:.5rem 1rem; margin:1rem 0; }
-.callout-warning { border-left-color:#ff9800; background:#fff8e1; } .callout-important { border-left-color:#dc3545; }
-.callout-tip { border-left-color:#198754; } .callout-caution { border-left-color:#fd7e14; }
-.page-nav { display:flex; justify-content:space-between; gap:1rem; margin-top:3rem; padding-top:1rem; border-top:1px solid var(--border); }
-.page-nav a { display:block; padding:.5rem .8rem; border:1px solid var(--border); border-radius:6px; }
-.page-nav .next { margin-left:auto; text-align:right; }
-.page-nav small { display:block; color:var(--muted); }
-.footer { margin-top:2rem; color:var(--muted); font-size:.8rem; }
-.katex-display { overflow-x:auto; overflow-y:hidden; }
-@media (max-width: 1100px) { .layout { grid-template-columns: var(--side-w) minmax(0, 1fr); } .toc { display:none; } }
-@media (max-width: 760px) {
-  .layout { grid-template-columns: minmax(0, 1fr); } .nav-toggle { display:block; } .navbar-desc { display:none; }
-  .sidebar { display:none; position:fixed; top:3.2rem; left:0; bottom:0; width:80%; background:#fff; z-index:9; box-shadow:2px 0 8px rgba(0,0,0,.15); }
-  body.nav-open .sidebar { display:block; } .content { padding:1rem; }
-}
-"""
-
-JS = r"""
-document.addEventListener('DOMContentLoaded', function () {
-  var el = document.getElementById('content');
-  if (window.renderMathInElement && el) {
-    renderMathInElement(el, {
-      delimiters: [
-        {left: '$$', right: '$$', display: true}, {left: '\\[', right: '\\]', display: true},
-        {left: '\\begin{equation}', right: '\\end{equation}', display: true},
-        {left: '\\begin{equation*}', right: '\\end{equation*}', display: true},
-        {left: '\\begin{align}', right: '\\end{align}', display: true},
-        {left: '\\begin{align*}', right: '\\end{align*}', display: true},
-        {left: '$', right: '$', display: false}, {left: '\\(', right: '\\)', display: false}],
-      ignoredTags: ['script', 'noscript', 'style', 'textarea', 'pre', 'code', 'option'],
-      throwOnError: false,
-      errorCallback: function (msg, err) { console.warn(msg, err); }
-    });
-  }
-  var active = document.querySelector('.sidebar a.active');
-  if (active && active.scrollIntoView) active.scrollIntoView({block: 'nearest'});
-});
-
-// Search. The index (entries {p page, t page title, h heading, a anchor, x prose, k API entry}) is written by the
-// build as a script, loaded on first use: a script, not fetched JSON, so that it also works from file://.
-(function () {
-  var box = document.getElementById('search-input'), list = document.getElementById('search-results');
-  if (!box || !list) return;
-  var root = box.getAttribute('data-root') || '';
-  function load(then) {
-    if (window.SEARCH_INDEX) return then();
-    var s = document.createElement('script');
-    s.src = root + 'site_libs/search-index.js'; s.onload = then;
-    document.head.appendChild(s);
-  }
-  function esc(s) { return s.replace(/[&<>"]/g, function (c) { return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'}[c]; }); }
-  // every term must occur; a heading that is the query counts most, then words in the heading, the page title, the prose
-  function score(e, terms) {
-    var h = e.h.toLowerCase(), t = e.t.toLowerCase(), x = e.x.toLowerCase(), s = e.k ? 1 : 0;
-    for (var i = 0; i < terms.length; i++) {
-      var w = terms[i];
-      if (h === w) s += 50; else if (h.indexOf(w) >= 0) s += 10; else if (t.indexOf(w) >= 0) s += 3; else if (x.indexOf(w) >= 0) s += 1; else return 0;
-    }
-    return s;
-  }
-  function snippet(x, w) {
-    var i = x.toLowerCase().indexOf(w);
-    if (i < 0) return esc(x.slice(0, 90));
-    var a = i > 40 ? x.lastIndexOf(' ', i - 30) + 1 : 0;   // from a word's start
-    return (a ? '…' : '') + esc(x.slice(a, i)) + '<mark>' + esc(x.slice(i, i + w.length)) + '</mark>' + esc(x.slice(i + w.length, i + w.length + 50)) + '…';
-  }
-  function run() {
-    var terms = box.value.toLowerCase().split(/\s+/).filter(Boolean);
-    if (!terms.length) { list.hidden = true; list.innerHTML = ''; return; }
-    load(function () {
-      var hits = window.SEARCH_INDEX.map(function (e) { return [score(e, terms), e]; }).filter(function (h) { return h[0] > 0; });
-      hits.sort(function (a, b) { return b[0] - a[0]; });
-      list.innerHTML = hits.slice(0, 20).map(function (h) {
-        var e = h[1], where = e.a ? esc(e.t) : 'Page';
-        if (e.h.toLowerCase().indexOf(terms[0]) < 0 && e.x) where += ': ' + snippet(e.x, terms[0]);
-        return '<li><a href="' + esc(root + e.p + (e.a ? '#' + e.a : '')) + '"><span class="' + (e.k ? 'api' : '') + '">' +
-               esc(e.h) + '</span><span class="where">' + where + '</span></a></li>';
-      }).join('') || '<li class="none">No results</li>';
-      list.hidden = false;
-    });
-  }
-  box.addEventListener('input', run);
-  box.addEventListener('keydown', function (ev) {
-    var first = list.querySelector('a');
-    if (ev.key === 'Enter' && first) location.href = first.href;
-    if (ev.key === 'Escape') { box.value = ''; run(); }
-  });
-})();
-"""
-
-FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#2780e3"/>'
-           '<text x="16" y="23" font-size="20" font-family="sans-serif" font-weight="bold" fill="#fff" text-anchor="middle">P</text></svg>')
+ASSETS = Path(__file__).resolve().parent/'docs_assets'  # the page skeleton (str.format fields), its CSS, JS and icon
+PAGE, CSS, JS, FAVICON = ((ASSETS/n).read_text() for n in ('page.html', 'docs.css', 'docs.js', 'favicon.svg'))
 
 def pygments_css() -> str:
     from pygments.formatters import HtmlFormatter
