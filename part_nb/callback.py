@@ -34,6 +34,15 @@ class TrainStat(Metric):
     @property
     def name(self): return self._name
 
+def _stat_columns(learn, stats:list):
+    "Make `stats` the learner's last metrics, shown before `time` in its progress table (any left by an interrupted fit dropped)."
+    learn.metrics = [m for m in learn.metrics if not isinstance(m, TrainStat)] + stats
+    rec = getattr(learn, 'recorder', None)
+    if rec is None or not hasattr(rec, 'metric_names'): return
+    names = [n for n in rec.metric_names if n not in {s.name for s in stats}]  # Recorder saw any left-over ones
+    at = names.index('time') if 'time' in names else len(names)
+    rec.metric_names = type(rec.metric_names)(names[:at] + [s.name for s in stats] + names[at:])
+
 # %% ../nbs/06_callback.ipynb #096ea674
 class PARTCallback(Callback):
     "Train on pixel-reweighted adversarial examples (PART); `pixel_reweight=False` gives plain AT/TRADES/MART."
@@ -87,13 +96,7 @@ class PARTCallback(Callback):
             self._warn('warmup', f"PART: the warm-up takes all {self.n_epoch} epoch(s) of this fit, so it trains as AT at "
                                  f"eps={self.eps:.4g}; fit more epochs, or pass `warmup=` a smaller number")
         self._stats = [TrainStat(self, 'full', 'full_eps_frac'), TrainStat(self, 'mean', 'mean_eps')]
-        # a fit interrupted (KeyboardInterrupt) never reached after_fit: drop columns it left behind
-        self.learn.metrics = [m for m in self.learn.metrics if not isinstance(m, TrainStat)] + self._stats
-        rec = getattr(self.learn, 'recorder', None)
-        if rec is not None and hasattr(rec, 'metric_names'):
-            names = [n for n in rec.metric_names if n not in ('full_eps_frac', 'mean_eps')]  # Recorder saw any left-over ones
-            at = names.index('time') if 'time' in names else len(names)
-            rec.metric_names = type(rec.metric_names)(names[:at] + [s.name for s in self._stats] + names[at:])
+        _stat_columns(self.learn, self._stats)  # a fit interrupted (KeyboardInterrupt) left its columns: replaced
 
     def after_fit(self): self.learn.metrics = [m for m in self.learn.metrics if m not in self._stats]
 

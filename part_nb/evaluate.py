@@ -7,7 +7,6 @@ Docs: https://part-nb.github.io/part_nb/evaluate.html.md"""
 # %% ../nbs/05_evaluate.ipynb #71e6afab
 from __future__ import annotations
 import re, time
-from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 import torch
@@ -15,19 +14,20 @@ from torch import nn, Tensor
 from fastcore.basics import patch
 from fastai.learner import Learner
 from fastprogress.fastprogress import master_bar, progress_bar
-from .core import (InputError, as_plain, eval_mode, norm_stats, to_pixels, check_int, check_budget, check_labels, rank, world_size,
+from .core import (InputError, as_plain, eval_mode, frozen, norm_stats, to_pixels, check_int, check_budget, check_labels, rank, world_size,
                           gather_objects)
 from .data import dl_norm
 from .attack import pgd, mma, noise_attack, Normalized, linf_box
 
 # %% auto #0
-__all__ = ['eval_attacks', 'known_attacks', 'attack_spec', 'attack_label', 'parse_attacks', 'get_attack', 'ImageNoise',
-           'pack_outcomes', 'unpack_outcomes', 'robust_eval']
+__all__ = ['eval_attacks', 'known_attacks', 'worst_case', 'attack_spec', 'attack_label', 'parse_attacks', 'get_attack',
+           'ImageNoise', 'pack_outcomes', 'unpack_outcomes', 'strict_outcomes', 'strict_results', 'robust_eval']
 
 # %% ../nbs/05_evaluate.ipynb #716e3da5
 eval_attacks = ('natural', 'pgd20', 'cw', 'mma', 'autoattack')  # the protocol of PART.md, section 3
 known_attacks = "natural, noise, pgd<steps> (e.g. pgd20), pgd<steps>x<restarts> (e.g. pgd50x5), cw (= cw20), cw<steps>, mma, autoattack"
 _labels = dict(natural='natural', noise='noise', mma='MMA', autoattack='AutoAttack')
+worst_case = 'worst'  # a result, not an attack: per image, robust to every attack run on it (`strict_outcomes`)
 
 def attack_spec(name:str) -> tuple[str, int|None, int]:
     "`(kind, steps, restarts)` of an attack name: `('pgd', 50, 5)` for 'pgd50x5', `('cw', 20, 1)` for 'cw', `('mma', None, 1)`."
@@ -37,7 +37,8 @@ def attack_spec(name:str) -> tuple[str, int|None, int]:
     raise InputError(f"unknown attack {name!r}; known: {known_attacks}")
 
 def attack_label(name:str) -> str:
-    "How an attack is called in tables: 'pgd20' -> 'PGD-20', 'pgd50x5' -> 'PGD-50x5', 'cw' -> 'CW', 'autoattack' -> 'AutoAttack'."
+    "How an attack is called in tables: 'pgd20' -> 'PGD-20', 'pgd50x5' -> 'PGD-50x5', 'cw' -> 'CW', 'worst' -> 'worst case'."
+    if name == worst_case: return 'worst case'
     kind, steps, restarts = attack_spec(name)
     r = f'x{restarts}' if restarts > 1 else ''
     if kind == 'cw': return ('CW' if steps == 20 else f'CW-{steps}') + r
@@ -94,15 +95,6 @@ def get_attack(name:str, # See `known_attacks`
     return aa
 
 # %% ../nbs/05_evaluate.ipynb #2d7e3ba7
-@contextmanager
-def _frozen(model):
-    "Parameters' `requires_grad` off inside, restored on exit."
-    flags = [(p, p.requires_grad) for p in model.parameters()]
-    for p, _ in flags: p.requires_grad_(False)
-    try: yield model
-    finally:
-        for p, r in flags: p.requires_grad_(r)
-
 def _attack_bar(idx, mb, name, j, n):
     "The batches of attack `name`, the `j`-th of `n`, under a bar that says so (fastprogress would say 'Epoch j/n')."
     pb = progress_bar(idx, parent=mb)
@@ -133,6 +125,30 @@ def unpack_outcomes(s:str, n:int) -> Tensor:
     "The `n` per-image outcomes that `pack_outcomes` wrote."
     return torch.from_numpy(np.unpackbits(np.frombuffer(bytes.fromhex(s), np.uint8))[:n].astype(bool))
 
+def strict_outcomes(correct:dict, # `{attack: (n,) bool tensor}` of the same images, 'natural' among them
+                   ) -> dict:
+    "AutoAttack's rule: robust to an attack only if also right clean; plus `'worst'` (robust to every attack but noise) for 2+ attacks."
+    nat = correct['natural']
+    out = {a: c if a == 'natural' else c & nat for a, c in correct.items() if a != worst_case}
+    adv = [a for a in out if a not in ('natural', 'noise')]
+    if len(adv) >= 2: out[worst_case] = torch.stack([out[a] for a in adv]).all(0)
+    return out
+
+def strict_results(results:list, # Result rows (dicts of attack, n, accuracy, seconds), as in a run's eval.json
+                   images:dict, # Per-image outcomes `{'attack@n': pack_outcomes(...)}`, as in a run's eval_images.json
+                  ) -> tuple[list, dict]:
+    "`(results, images)` under the strict rule, with the worst case per `n`, wherever per-image outcomes exist (natural's too)."
+    rows = {(r['attack'], r['n']): dict(r) for r in results if r['attack'] != worst_case}
+    images = {k: v for k, v in images.items() if not k.startswith(worst_case + '@')}
+    for n in sorted({n for _, n in rows}):
+        have = {a: unpack_outcomes(images[f"{a}@{n}"], n) for a, m in rows if m == n and f"{a}@{n}" in images}
+        if 'natural' not in have: continue  # outcomes of an older evaluation without the natural pass: left as they are
+        for a, c in strict_outcomes(have).items():
+            secs = sum(r.get('seconds') or 0 for (b, m), r in rows.items() if m == n and b in have and b != 'natural')
+            rows.setdefault((a, n), dict(attack=a, n=n, seconds=round(secs, 2)))['accuracy'] = c.float().mean().item()
+            images[f"{a}@{n}"] = pack_outcomes(c)
+    return list(rows.values()), images
+
 def _gather(dl, n, device):
     "The first `n` examples of `dl` (pixel space) and their labels, on `device`."
     if isinstance(dl, (tuple, list)) and len(dl) == 2 and isinstance(dl[0], Tensor): dl = [dl]
@@ -158,22 +174,22 @@ def robust_eval(model:nn.Module, # Classifier returning logits
                 bs:int|None=None, # Batch size of the attacks (default: the loader's, else 128)
                 k:int=3, # MMA's number of target classes
                 progress:bool=True, # Show a progress bar
-                return_correct:bool=False, # Also return `{attack: (n,) bool tensor}`, whether each image's AE was classified correctly
+                return_correct:bool=False, # Also return `{attack: (n,) bool tensor}`, whether each image is robust to it
                ) -> pd.DataFrame|tuple[pd.DataFrame, dict]:
-    "Accuracy under each attack: a DataFrame indexed by attack, with columns accuracy, n, seconds; shared out over `torchrun`'s processes."
+    "Robust accuracy under each attack (and the worst case): a DataFrame of accuracy, n, seconds by attack; shared out under `torchrun`."
     attacks = parse_attacks((attacks,) if isinstance(attacks, str) else attacks)
     eps = check_budget(eps)[0]
     if n is not None: check_int('n', n)
     if bs is not None: check_int('bs', bs)
     if norm is None: norm = dl_norm(dl)
-    fns = {a: get_attack(a, eps, alpha, norm, k, seed) for a in attacks}
+    fns = {a: get_attack(a, eps, alpha, norm, k, seed) for a in ['natural', *attacks]}  # natural first: the strict rule needs it
     p = next(model.parameters(), None)
     x, y = _gather(dl, n, p.device if p is not None else 'cpu')
     bs = bs or getattr(dl, 'bs', None) or 128
-    rows, correct = [], {}
+    secs, correct = {}, {}
     mine = list(range(0, len(x), bs))[rank()::world_size()]  # this process's batches
     progress = progress and rank() == 0
-    with eval_mode(model), _frozen(model), torch.random.fork_rng(devices=[x.device] if x.device.type == 'cuda' else []):
+    with eval_mode(model), frozen(model), torch.random.fork_rng(devices=[x.device] if x.device.type == 'cuda' else []):
         f = model if norm is None else Normalized(model, *norm_stats(norm, x))
         linf_box(x, eps)  # checks the images and the budget
         with torch.no_grad(): check_labels(y, len(x), f(x[:1]).shape[-1])
@@ -188,10 +204,14 @@ def robust_eval(model:nn.Module, # Classifier returning logits
             parts = {i: v.cpu() for i, v in parts.items()}  # one host sync per attack
             shares = gather_objects((parts, time.perf_counter() - start))
             ok = torch.cat([v for i, v in sorted((i, v) for p, _ in shares for i, v in p.items())])
-            correct[name] = ok
-            rows.append(dict(attack=name, accuracy=ok.float().mean().item(), n=len(x), seconds=max(s for _, s in shares)))
-            if progress: mb.write(f"{name}: {rows[-1]['accuracy']:.4f} ({rows[-1]['seconds']:.1f} s)")
-    df = pd.DataFrame(rows).set_index('attack')
+            correct[name] = ok if name == 'natural' else ok & correct['natural']  # robust: right clean and under the attack
+            secs[name] = max(s for _, s in shares)
+            if progress: mb.write(f"{name}: {correct[name].float().mean().item():.4f} ({secs[name]:.1f} s)")
+    correct = strict_outcomes(correct)
+    correct = {a: correct[a] for a in [*attacks, worst_case] if a in correct}  # in the order asked
+    secs[worst_case] = sum(secs[a] for a in attacks)
+    df = pd.DataFrame([dict(attack=a, accuracy=c.float().mean().item(), n=len(x), seconds=secs[a]) for a, c in correct.items()])
+    df = df.set_index('attack')
     return (df, correct) if return_correct else df
 
 # %% ../nbs/05_evaluate.ipynb #531f9cf2

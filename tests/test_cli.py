@@ -98,8 +98,8 @@ def test_eval_and_report(runs, tmp_path, capsys):
     assert 'PGD' in out or 'pgd20' in out
     ev = json.loads((runs/'part'/'eval.json').read_text())
     acc = {r['attack']: r['accuracy'] for r in ev['results']}
-    assert list(acc) == ['natural', 'pgd20', 'cw'] and all(r['n'] == 64 for r in ev['results'])
-    assert 0.3 < acc['natural'] <= 1 and acc['pgd20'] <= acc['natural']
+    assert list(acc) == ['natural', 'pgd20', 'cw', 'worst'] and all(r['n'] == 64 for r in ev['results'])
+    assert 0.3 < acc['natural'] <= 1 and acc['pgd20'] <= acc['natural'] and acc['worst'] <= min(acc['pgd20'], acc['cw'])
     assert (runs/'part'/'eval.csv').read_text().startswith('attack,accuracy,n,seconds')
     # a later evaluation of another attack keeps the earlier rows
     assert cli('eval', runs/'at', '--attacks', 'natural', '--n', 64) == 0
@@ -246,7 +246,7 @@ def test_quick_demo_side_by_side(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     out = r.stdout
     if cpu_cores() >= 2: assert 'side by side' in out and out.count('epoch 2/2') == 2, out
-    assert re.search(r'^ *part +PART( +\d+\.\d\d){3}$', out, re.M), out  # natural, PGD-20, CW of the PART run
+    assert re.search(r'^ *part +PART( +\d+\.\d\d){4}$', out, re.M), out  # natural, PGD-20, CW, worst case of the PART run
     assert 'Warning' not in r.stderr, r.stderr[-2000:]  # no warnings leak from the two processes
     assert (tmp_path/'demo'/'report'/'report.html').is_file()
 

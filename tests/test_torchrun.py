@@ -83,7 +83,7 @@ def test_sharded_eval_equals_single_process(ddp_run, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     finish(torchrun('-m', 'part_nb.cli', ev[0], sharded, *ev[1:]))
     a, b = (json.loads((d/'eval_images.json').read_text()) for d in (single, sharded))
-    assert sorted(a) == sorted(f'{x}@48' for x in attacks.split(','))
+    assert sorted(a) == sorted(f'{x}@48' for x in attacks.split(',') + ['worst'])
     for k in a:
         assert a[k] == b[k], k                                       # image by image
         assert unpack_outcomes(a[k], 48).float().mean() > 0 or k != 'natural@48'
