@@ -20,11 +20,12 @@ from .evaluate import *
 from .settings import *
 from .step import *
 from .callback import *
+from .show import *
 from .config import *
 from .checkpoint import *
 from .runs import *
 from .report import *
 import importlib as _importlib
 __all__ = [n for m in ('core', 'files', 'datafiles', 'data', 'models', 'cam', 'mask', 'attack', 'evaluate', 'settings', 'step',
-                       'callback', 'config', 'checkpoint', 'runs', 'report')
+                       'callback', 'show', 'config', 'checkpoint', 'runs', 'report')
            for n in _importlib.import_module(f'part_nb.{m}').__all__]

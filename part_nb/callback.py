@@ -6,13 +6,12 @@ Docs: https://part-nb.github.io/part_nb/callback.html.md"""
 
 # %% ../nbs/06_callback.ipynb #76b94778
 from __future__ import annotations
-import warnings
 import torch
 from torch import nn
 from fastai.callback.core import Callback
 from fastai.learner import Metric
 from fastcore.basics import store_attr
-from .core import InputError, unwrap_model, to_pixels, from_pixels
+from .core import InputError, unwrap_model, to_pixels, from_pixels, warn_user
 from .data import dl_norm
 from .cam import find_cam_layer
 from .settings import methods, method_of, warmup_epochs, check_training
@@ -90,6 +89,7 @@ class PARTCallback(Callback):
     def before_fit(self):
         self.data_norm = dl_norm(self.dls.train) or dl_norm(self.dls.valid)  # (mean, std) or None (`norm` would shadow a timm ViT's)
         self.layer_used = self.layer; self.step.reset()
+        self.learn.part_callback = self  # `learn.show_part()` finds it after a fit given `cbs=` (fastai removes those)
         if self.pixel_reweight: find_cam_layer(self.model, self.layer)  # a missing layer fails now, not after the warm-up
         self._first, self._warned = True, set()
         if self.pixel_reweight and self.warmup_epochs() >= self.n_epoch:
@@ -147,7 +147,7 @@ class PARTCallback(Callback):
 
     def _warn(self, key, msg):
         "Say `msg` once per fit."
-        if key not in self._warned: self._warned.add(key); warnings.warn(msg, stacklevel=2)
+        if key not in self._warned: self._warned.add(key); warn_user(msg)  # at the user's line that called fit
 
 for _k in TrainStep.settings:  # one copy of each setting, the step's: a change (a benchmark turning PART off mid-fit) reaches it
     setattr(PARTCallback, _k, property(lambda self, k=_k: getattr(self.step, k), lambda self, v, k=_k: setattr(self.step, k, v)))

@@ -264,6 +264,11 @@ def show_cams(x:Tensor, # Images (N, C, H, W) in [0, 1]
     "A grid: the images, their CAM overlays and (optionally) their budget maps, one column per image."
     import matplotlib.pyplot as plt
     x, cam = _check_input(x), cam.detach().float().cpu()
+    lo, hi = float(x.min()), float(x.max())
+    if lo < -1e-3 or hi > 1 + 1e-3:  # normalised images, or 0-255 ones (`dls.decode`), would be drawn clipped or white
+        raise InputError(f"`show_cams` draws images in [0, 1], got values in [{lo:.3g}, {hi:.3g}]: "
+                         + ("divide 0-255 images by 255" if lo >= -1e-3 else
+                            "undo the normalisation first (`to_pixels(x, dl_norm(dls.valid))` from part_nb.core and part_nb.data)"))
     if cam.ndim != 3 or cam.shape[0] != x.shape[0] or cam.shape[-2:] != x.shape[-2:]:
         raise InputError(f"`cam` must be (N, H, W) = {(x.shape[0], *x.shape[-2:])}, got {tuple(cam.shape)}")
     n = min(n, len(x))

@@ -21,7 +21,7 @@ from .models import models
 from .cam import cam_methods
 from .mask import mask_sources
 from .settings import methods, compile_modes
-from .evaluate import eval_attacks
+from .evaluate import eval_attacks, known_attacks
 from .config import train_defaults
 from .checkpoint import read_config, read_history
 from .runs import train, evaluate_run
@@ -206,7 +206,8 @@ def make_parser() -> argparse.ArgumentParser:
     t = _train_parser(sub); t.set_defaults(func=_cmd_train)
     e = sub.add_parser('eval', help="evaluate a run's last checkpoint (natural, PGD-20, CW, MMA, AutoAttack)")
     e.add_argument('run', help='run folder')
-    e.add_argument('--attacks', default=','.join(eval_attacks), help=f"comma-separated, from {','.join(eval_attacks)} (default all)")
+    e.add_argument('--attacks', help=f"comma-separated names: {known_attacks} (default: {','.join(eval_attacks)} on a GPU; "
+                                      "on a CPU the same without autoattack, which takes minutes per 100 images there)")
     e.add_argument('--n', '--n-images', dest='n', type=positive_int,
                    help='a fixed random subset of this many test images (default all; under torchrun write --n-images)')
     e.add_argument('--bs', type=positive_int, default=256, help='batch size (default 256)')

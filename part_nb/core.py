@@ -17,8 +17,8 @@ from torch import nn, Tensor
 # %% auto #0
 __all__ = ['quick_env', 'InputError', 'check_choice', 'check_int', 'check_float', 'check_budget', 'eval_mode', 'unwrap_model',
            'frozen', 'as_plain', 'norm_stats', 'to_pixels', 'from_pixels', 'minmax', 'check_images', 'check_labels',
-           'world_size', 'rank', 'use_local_gpu', 'process_group', 'gather_objects', 'cpu_cores', 'side_by_side',
-           'no_host_sync', 'quick_size']
+           'warn_user', 'world_size', 'rank', 'use_local_gpu', 'process_group', 'gather_objects', 'cpu_cores',
+           'side_by_side', 'no_host_sync', 'quick_size']
 
 # %% ../nbs/00_core.ipynb #45d8c9f9
 class InputError(ValueError):
@@ -158,6 +158,15 @@ def check_labels(y, # Labels
     if y.shape != (n,): raise InputError(f"labels must have shape ({n},) to match the images, got {tuple(y.shape)}")
     if n_classes is not None and bool(((y < 0) | (y >= n_classes)).any()):
         raise InputError(f"labels must lie in 0..{n_classes-1} for a model with {n_classes} classes, got {int(y.min())}..{int(y.max())}")
+
+# %% ../nbs/00_core.ipynb #59ef1186
+_libraries = {'part_nb', 'fastai', 'fastcore', 'fasttransform', 'fastprogress', 'torch', 'contextlib', 'functools'}
+
+def warn_user(msg:str, category=UserWarning):
+    "`warnings.warn(msg)` at the first caller outside part_nb, fastai, fastcore and torch: the user's line, not a library's."
+    f, level = sys._getframe(1), 2
+    while f is not None and f.f_globals.get('__name__', '').split('.')[0] in _libraries: f, level = f.f_back, level + 1
+    warnings.warn(msg, category, stacklevel=level)
 
 # %% ../nbs/00_core.ipynb #60e81962
 def world_size() -> int:

@@ -6,13 +6,14 @@ Docs: https://part-nb.github.io/part_nb/datafiles.html.md"""
 
 # %% ../nbs/00_datafiles.ipynb #8a1efcc8
 from __future__ import annotations
-import glob, hashlib, io, os, tarfile, warnings, zlib
+import glob, hashlib, io, os, tarfile, zlib
 from pathlib import Path, PurePosixPath
 import numpy as np
 import torch
 from fastai.losses import CrossEntropyLossFlat
 from fastai.torch_core import TensorImage, TensorCategory
 from fastprogress.fastprogress import progress_bar
+from .core import warn_user
 from .files import DataError, not_found, one_line, read_idx, safe_unpickle
 
 # %% auto #0
@@ -148,7 +149,9 @@ def _tree_arrays(tree:dict, where) -> dict:
     for s in ('train', 'test'):
         files = [(name, f, i) for i, c in enumerate(classes) for name, f in sorted(tree[s, c], key=lambda t: t[0])]
         x = None
-        for j, (name, f, _) in enumerate(progress_bar(files, display=len(files) > 5000, leave=False)):
+        bar = progress_bar(files, display=len(files) > 5000, leave=False)
+        bar.comment = f"decoding the {s} images of {Path(str(where)).name}"  # what the bar measures
+        for j, (name, f, _) in enumerate(bar):
             a = _decode_rgb(f, name)
             if x is None: x = np.empty((len(files), 3, *a.shape[:2]), np.uint8)
             elif a.shape[:2] != x.shape[2:]:
@@ -202,7 +205,7 @@ def _load_cache(places:list) -> dict|None:
             with np.load(f) as z: a = {k: z[k] for k in z.files}
         except Exception: continue  # unreadable: try the next place, or decode
         if (why := _cache_problem(a)) is None: return a
-        warnings.warn(f"{f}: not a cache of these images ({why}); decoding them again", stacklevel=2)
+        warn_user(f"{f}: not a cache of these images ({why}); decoding them again")
 
 def _save_cache(a:dict, places:list) -> Path|None:
     "Save `a` in the first writable place (a temporary file, then a rename); remove older caches of the same data beside it."
@@ -235,7 +238,9 @@ def _read_image_tree(src:Path, cache:bool=True) -> tuple[ImageArrays, ImageArray
     a = _load_cache(places)
     if a is None:
         a = _tree_arrays(_archive_tree(src) if tree is None else tree, src)
-        _save_cache(a, places)
+        f = _save_cache(a, places)
+        if f is not None: print(f"decoded {len(a['y_train']) + len(a['y_test'])} images of {src.name}; cached for the next "
+                                f"time in {f} ({f.stat().st_size / 2**20:.0f} MB)")
     vocab, t = a['classes'].tolist(), torch.from_numpy
     return ImageArrays(t(a['x_train']), t(a['y_train']), vocab), ImageArrays(t(a['x_test']), t(a['y_test']), vocab)
 

@@ -20,8 +20,9 @@ from .data import dl_norm
 from .attack import pgd, mma, noise_attack, Normalized, linf_box
 
 # %% auto #0
-__all__ = ['eval_attacks', 'known_attacks', 'worst_case', 'attack_spec', 'attack_label', 'parse_attacks', 'get_attack',
-           'ImageNoise', 'pack_outcomes', 'unpack_outcomes', 'strict_outcomes', 'strict_results', 'robust_eval']
+__all__ = ['eval_attacks', 'known_attacks', 'worst_case', 'attack_spec', 'attack_label', 'default_attacks', 'parse_attacks',
+           'get_attack', 'ImageNoise', 'pack_outcomes', 'unpack_outcomes', 'strict_outcomes', 'strict_results',
+           'robust_eval']
 
 # %% ../nbs/05_evaluate.ipynb #716e3da5
 eval_attacks = ('natural', 'pgd20', 'cw', 'mma', 'autoattack')  # the protocol of PART.md, section 3
@@ -43,6 +44,11 @@ def attack_label(name:str) -> str:
     r = f'x{restarts}' if restarts > 1 else ''
     if kind == 'cw': return ('CW' if steps == 20 else f'CW-{steps}') + r
     return f'PGD-{steps}{r}' if kind == 'pgd' else _labels[kind]
+
+def default_attacks(device=None) -> tuple:
+    "The protocol's attacks (`eval_attacks`) on a GPU; on a CPU all but AutoAttack (minutes per 100 images there): name it to run it."
+    cuda = torch.device(device).type == 'cuda' if device is not None else torch.cuda.is_available()
+    return eval_attacks if cuda else tuple(a for a in eval_attacks if a != 'autoattack')
 
 def parse_attacks(attacks) -> list:
     "A list of attack names, checked, without repeats, from a comma-separated string or a sequence."
@@ -166,7 +172,7 @@ def _gather(dl, n, device):
 def robust_eval(model:nn.Module, # Classifier returning logits
                 dl, # Loader of `(x, y)` batches (fastai or torch), or a pair of tensors `(x, y)`
                 eps:float, # L-inf budget of every attack
-                attacks=('natural', 'pgd20', 'cw', 'mma', 'autoattack'), # Names, see `known_attacks`
+                attacks=None, # Names, see `known_attacks` (default: `default_attacks` for the model's device)
                 n:int|None=None, # Evaluate the first `n` examples only
                 alpha:float|None=None, # Step size of PGD, CW and MMA (default: eps/4)
                 norm:tuple|None=None, # `(mean, std)` if the model expects normalised input (default: the loader's `Normalize`)
@@ -177,13 +183,17 @@ def robust_eval(model:nn.Module, # Classifier returning logits
                 return_correct:bool=False, # Also return `{attack: (n,) bool tensor}`, whether each image is robust to it
                ) -> pd.DataFrame|tuple[pd.DataFrame, dict]:
     "Robust accuracy under each attack (and the worst case): a DataFrame of accuracy, n, seconds by attack; shared out under `torchrun`."
-    attacks = parse_attacks((attacks,) if isinstance(attacks, str) else attacks)
+    p = next(model.parameters(), None)
+    if attacks is None:
+        attacks = default_attacks(p.device if p is not None else 'cpu')
+        if progress and rank() == 0 and 'autoattack' not in attacks:
+            print("AutoAttack left out on a CPU (minutes per 100 images there): name it in `attacks` to run it")
+    attacks = parse_attacks(attacks)  # a sequence of names, or one comma-separated string
     eps = check_budget(eps)[0]
     if n is not None: check_int('n', n)
     if bs is not None: check_int('bs', bs)
     if norm is None: norm = dl_norm(dl)
     fns = {a: get_attack(a, eps, alpha, norm, k, seed) for a in ['natural', *attacks]}  # natural first: the strict rule needs it
-    p = next(model.parameters(), None)
     x, y = _gather(dl, n, p.device if p is not None else 'cpu')
     bs = bs or getattr(dl, 'bs', None) or 128
     secs, correct = {}, {}
@@ -217,7 +227,7 @@ def robust_eval(model:nn.Module, # Classifier returning logits
 # %% ../nbs/05_evaluate.ipynb #531f9cf2
 @patch
 def robust_validate(self:Learner, eps:float, # L-inf budget
-                    attacks=('natural', 'pgd20', 'cw', 'mma', 'autoattack'), # Names, see `known_attacks`
+                    attacks=None, # Names, see `known_attacks` (default: `default_attacks`: AutoAttack on a GPU only)
                     n:int|None=None, # Evaluate the first `n` examples only
                     dl=None, # Loader (default: the validation loader)
                     **kwargs): # More arguments of `robust_eval`

@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import torch
 import part_nb
-from .cam import batch_cam
 from .evaluate import attack_label
 from .settings import methods
 from .config import UsageError, atomic_write, write_text, run_lock
 from .checkpoint import read_config, read_history, read_eval
 from .runs import load_model, make_dls, make_callback
+from .show import part_view, part_figure, one_per_class
 
 # %% auto #0
 __all__ = ['info_columns', 'variant', 'results_table', 'summary_table', 'tradeoff_figure', 'curves_figure', 'gallery_figure',
@@ -134,35 +134,10 @@ def curves_figure(histories:dict):
 
 # %% ../nbs/08_report.ipynb #871653dd
 def gallery_figure(model, cfg:dict, x:torch.Tensor, y:torch.Tensor, vocab=None):
-    "Test images with their CAM, training budget map and pixel-reweighted AE under the final `model`."
+    "Test images with their CAM, budget and AE under the final `model`, as the run's own training step makes them (`show.part_view`)."
     dev = next(model.parameters()).device
-    x, y = x.to(dev), y.to(dev)
-    cam = batch_cam(model, x, method=cfg['cam'])  # shown; the step below recomputes it as training did
     step = make_callback(cfg).step  # the run's own training step after its warm-up: its budget and its attack (PGD or single-step)
-    step.compile = False  # a figure of eight images is not worth compiling for
-    x_adv, em = step(model, x, x, y)
-    em = x.new_full(x.shape, em) if isinstance(em, float) else em  # AT, TRADES, MART: the uniform budget
-    with torch.no_grad(): p_nat, p_adv = model(x).argmax(1), model(x_adv).argmax(1)
-    name = lambda i: str(vocab[i]) if vocab is not None else str(i)
-    img = lambda t: t.permute(1, 2, 0).clamp(0, 1).squeeze(-1).cpu().float().numpy()
-    n = len(x); fig = _figure(figsize=(1.5 * n, 1.6 * 5)); axs = fig.subplots(5, n, squeeze=False)
-    rows = ('image', 'CAM', 'eps_map', 'AE', 'AE - image')
-    for i in range(n):
-        axs[0, i].imshow(img(x[i]), cmap='gray', vmin=0, vmax=1)
-        axs[0, i].set_title(name(int(y[i])), fontsize=7, color='black' if p_nat[i] == y[i] else 'red')
-        axs[1, i].imshow(img(x[i]), cmap='gray', vmin=0, vmax=1)
-        axs[1, i].imshow(cam[i].float().cpu().numpy(), cmap='jet', alpha=0.5, vmin=0, vmax=1)
-        lo = min(cfg['eps_low'], cfg['eps_train'] - 1e-6)
-        axs[2, i].imshow(em[i, 0].float().cpu().numpy(), cmap='gray', vmin=lo, vmax=cfg['eps_train'])
-        axs[3, i].imshow(img(x_adv[i]), cmap='gray', vmin=0, vmax=1)
-        axs[3, i].set_title(name(int(p_adv[i])), fontsize=7, color='black' if p_adv[i] == y[i] else 'red')
-        axs[4, i].imshow(img((x_adv[i] - x[i]) / (2 * cfg['eps_train']) + 0.5), cmap='gray', vmin=0, vmax=1)
-    for ax in axs.flat: ax.set_xticks([]); ax.set_yticks([])
-    for r, t in enumerate(rows): axs[r, 0].set_ylabel(t, fontsize=8)
-    fig.suptitle(f"eps_map: {cfg['eps_low']:.4g} (dark) to {cfg['eps_train']:.4g} (bright); titles: label (red: misclassified), "
-                 f"AE's prediction (red: fooled)", fontsize=8)
-    fig.tight_layout()
-    return fig
+    return part_figure(part_view(model, step, x.to(dev), y.to(dev)), vocab)
 
 # %% ../nbs/08_report.ipynb #ed742748
 _css = """body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
@@ -175,12 +150,13 @@ def save_png(fig, path) -> Path:
     return atomic_write(path, lambda f: f.write(buf.getvalue()))
 
 def _test_images(cfg:dict, n:int, cache:dict):
-    "`n` test images of the run's data set (the first of the fixed seed-0 subset `evaluate_run` uses)."
+    "`n` test images of the run's data set, one per class first (from the fixed seed-0 subset `evaluate_run` uses)."
     key = (cfg['data'], cfg.get('path'))
     if key not in cache: cache[key] = make_dls({**cfg, 'n_train': cfg['bs']}, n_valid=max(n, 256), seed=0).valid_ds
     ds = cache[key]
-    x, y = ds[torch.arange(n)]
-    return torch.as_tensor(x), torch.as_tensor(y), ds.vocab
+    x, y = ds[torch.arange(len(ds))]
+    i = one_per_class(torch.as_tensor(y), n)  # one image per class first
+    return torch.as_tensor(x)[i], torch.as_tensor(y)[i], ds.vocab
 
 def report(runs, # Run folders
            out=None, # Folder of the page (default: `report` next to the first run)
@@ -222,5 +198,7 @@ def report(runs, # Run folders
     page = f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>part_nb report</title><style>{_css}</style></head><body>" + \
            '\n'.join(parts) + "</body></html>\n"
     with run_lock(out, 'report'):  # one writer of the page's folder at a time
+        for f in [*out.glob('gallery_*.png'), out/'tradeoff.png', out/'curves.png']:
+            if f.name not in figs: f.unlink(missing_ok=True)  # a figure of an earlier report of other runs
         for f, fig in figs.items(): save_png(fig, out/f)
         return write_text(out/'report.html', page)

@@ -29,7 +29,7 @@ from .settings import methods
 from .config import UsageError, write_json, write_csv, read_json, make_config, config_diff, run_lock, code_commit
 from .checkpoint import (plain, model_args, load_checkpoint, finite_weights, RunSaver, read_history, read_eval,
                                 run_files, read_config)
-from .evaluate import robust_eval, eval_attacks, parse_attacks, pack_outcomes, strict_results, worst_case
+from .evaluate import robust_eval, eval_attacks, default_attacks, parse_attacks, pack_outcomes, strict_results, worst_case
 
 # %% auto #0
 __all__ = ['make_dls', 'make_learner', 'make_callback', 'train', 'distributed_setup', 'load_model', 'evaluate_run']
@@ -180,7 +180,7 @@ def load_model(run, map_location=None):
 
 # %% ../nbs/07_runs.ipynb #35098d8e
 def evaluate_run(run, # Run folder
-                 attacks=eval_attacks, # Attacks, a sequence or a comma-separated string
+                 attacks=None, # Attacks, a sequence or a comma-separated string (default: `default_attacks`)
                  n:int|None=None, # Evaluate on a fixed random subset of this many test images (None: all)
                  bs:int=256, # Evaluation batch size
                  reuse:bool=False, # Keep results of this setting already in eval.json instead of recomputing them
@@ -190,7 +190,10 @@ def evaluate_run(run, # Run folder
     with process_group(), run_lock(run, 'eval'): return _evaluate_run(run, attacks, n, bs, reuse, progress)
 
 def _evaluate_run(run, attacks, n, bs, reuse, progress):
-    run = Path(run); attacks = parse_attacks(attacks)
+    run = Path(run)
+    if attacks is None and 'autoattack' not in default_attacks() and progress and rank() == 0:
+        print("AutoAttack left out on a CPU (minutes per 100 images there): name it in --attacks (attacks=) to run it")
+    attacks = parse_attacks(default_attacks() if attacks is None else attacks)
     if n is not None: check_int('n', n)
     check_int('bs', bs)
     model, cfg, ck = load_model(run)

@@ -142,5 +142,7 @@ def first_batch_layer(model:nn.Module, # The model (unwrapped)
         hint = "pass `layer=` an earlier layer, " if better is None else \
                f"pass `layer=` an earlier layer (e.g. {better!r}, the last of at least 3x3 here), "
         raise InputError(f"{what}; {hint}use a model for small images such as `resnet18_cifar`, or larger images")
-    return better, (f"PART: {what}; using layer {better!r} ({'x'.join(map(str, better_size))}) "
+    m = model.get_submodule(better); kids = list(m.children())  # say what the layer is: '0.5' alone tells a reader little
+    kind = type(m).__name__ + (f" of {len(kids)} {type(kids[0]).__name__}" if kids and len({type(k) for k in kids}) == 1 else '')
+    return better, (f"PART: {what}; using layer {better!r} (a {kind}, {'x'.join(map(str, better_size))} maps) "
                     "instead. Pass `layer=` to choose another")

@@ -25,9 +25,10 @@ def _page_of(nb: Path) -> str:
     return (rel.parent/(re.sub(r'^\d+[a-zA-Z]?_', '', rel.stem) + '.html')).as_posix()
 
 def _notebooks():
-    "Top-level notebooks in site order: index, then by filename."
+    "Top-level notebooks in site order: index, the tutorials, the library, the command line; by filename within each."
     nbs = sorted(p for p in NBS.glob('*.ipynb') if p.name[0] not in '._')
-    return sorted(nbs, key=lambda p: p.stem != 'index')
+    group = lambda p: 0 if p.stem == 'index' else 1 if p.stem.startswith('tutorial') else 3 if p.stem.endswith('_cli') else 2
+    return sorted(nbs, key=group)
 
 def _norm(s: str) -> str:
     "Text as rendered from markdown: without emphasis/code marks, whitespace collapsed."
@@ -254,6 +255,8 @@ def test_pages_load_without_errors_or_external_requests(pages):
 
 def test_sidebar_lists_every_page_in_notebook_order(site, pages):
     order = [p['page'] for p in site['info']['pages']]
+    titles = re.findall(r'<li class="section-title">([^<]+)</li>', (DOCS/'index.html').read_text())
+    assert titles[:3] == ['Tutorials', 'Library', 'Command line'], titles   # grouped, the tutorials first
     for pg, (_, info) in pages.items():
         assert [os.path.normpath(os.path.join(os.path.dirname(pg), h)) for h in info['sidebar']] == order, pg
         assert info['h1'] and info['title']
@@ -334,6 +337,13 @@ def test_search_finds_an_api_entry(site, browser):
     browser.load(hits[0][1])
     assert browser.eval("location.hash") == '#importance_mask' and browser.eval("!!document.getElementById('importance_mask')")
     assert [h[1] for h in search('zzqxv nothing')] == [None]   # one item: "No results"
+    # names a fastai user types: found on the pages whose code uses them (issue 31), not only in prose
+    uses = lambda name: {_page_of(nb) for nb in _notebooks() if name in ''.join(
+        ''.join(c['source']) for c in json.loads(nb.read_text())['cells']
+        if c['cell_type'] == 'code' and not ''.join(c['source']).startswith(('#| export', '#| hide')))}  # the examples
+    for name in ('vision_learner', 'fit_one_cycle', 'robust_validate', 'show_part'):
+        found = {urlsplit(h[1]).path.rsplit('/', 1)[-1] for h in search(name) if h[1]}
+        assert uses(name) and uses(name) <= found, (name, sorted(uses(name) - found))
 
 def test_math_is_typeset(pages):
     if not (DOCS/'site_libs'/'katex'/'katex.min.js').exists(): pytest.skip('libjs-katex not installed: math left as TeX')
@@ -437,3 +447,8 @@ def test_renderer_features(serve, browser, tmp_path):
     text = browser.eval("document.getElementById('content').innerText")
     assert 'shown without its code' in text and 'print(' not in text and 'secret' not in text
     assert browser.eval("!!document.querySelector('#content .callout.callout-note')")
+
+def test_budgets_read_as_255ths(site):
+    "Issue 31: a budget default such as 8/255 reads `8/255` in the API tables, not `0.03137254901960784`."
+    page = (DOCS/'callback.html').read_text()
+    assert '0.03137254901960784' not in page and '8/255' in page

@@ -57,14 +57,21 @@ IMG_EXTS = {'.png', '.jpg', '.jpeg', '.gif', '.svg', '.webp', '.ico', '.pdf', '.
 def _skip_name(name): return name[0] in '._' or name in ('www', '.ipynb_checkpoints')
 
 def find_notebooks(nbs: Path) -> list[Path]:
-    "Notebooks under `nbs` in site order (relative paths): each folder's `index` first, then by filename."
+    "Notebooks under `nbs` in site order (relative paths): each folder's `index` first, then by `group` and filename."
     found = []
     for dirpath, dirnames, filenames in os.walk(nbs):
         dirnames[:] = [d for d in dirnames if not _skip_name(d)]
         rel = Path(dirpath).relative_to(nbs)
         found += [rel/f for f in filenames if f.endswith('.ipynb') and not _skip_name(f)]
-    def key(p: Path): return (len(p.parts) > 1, p.parent.parts, p.stem != 'index', p.name)
+    def key(p: Path): return (len(p.parts) > 1, p.parent.parts, p.stem != 'index', groups.index(group(p)), p.name)
     return sorted(found, key=key)
+
+groups = ['', 'Tutorials', 'Library', 'Command line']  # the sidebar's sections of top-level pages, in this order
+
+def group(rel: Path) -> str:
+    "The sidebar section of a top-level notebook: the landing page none, then tutorials, library modules, the command line."
+    if rel.stem == 'index': return ''
+    return 'Tutorials' if rel.stem.startswith('tutorial') else 'Command line' if rel.stem.endswith('_cli') else 'Library'
 
 def page_name(rel: Path) -> Path:
     "Output page of notebook `rel`, as Quarto names it for nbdev: the number prefix is dropped (`00_data` -> `data.html`)."
@@ -408,32 +415,49 @@ def render_notebook(nb_path: Path, page: Path, out: Path, ctx: dict) -> dict:
         det.insert(0, summ)
     for t in soup.find_all('table'):
         if not t.get('class'): t['class'] = ['table']
+    for t in [*soup.find_all('table'), *soup.find_all('span', class_='mf')]:  # API tables, signatures' float literals
+        for node in t.find_all(string=_LONG_FLOAT) if t.name == 'table' else [t.string] if t.string and _LONG_FLOAT.search(t.string) else []:
+            node.replace_with(_LONG_FLOAT.sub(_as_255ths, node))  # 8/255, not 0.03137254901960784
     desc = str(fm.get('description', '') or '')
     return dict(title=str(title), description=desc, body=str(soup), toc=toc, failed=meta.get('failed', False),
                 search=search_entries(soup, str(title), desc))
 
+_LONG_FLOAT = re.compile(r'\b0\.\d{12,}\b')
+
+def _as_255ths(m) -> str:
+    "A long float that is a whole number of 255ths (a budget's default, as show_doc prints it) written as `k/255`."
+    k = float(m.group()) * 255
+    return f"{round(k)}/255" if 1 <= round(k) <= 255 and abs(k - round(k)) < 1e-6 else m.group()
+
 def search_entries(soup, title: str, desc: str) -> list[dict]:
     """The page's part of the search index: one entry for its top and one per heading (`h` heading, `a` anchor,
-    `x` the section's prose, `k` set on API entries). Code cells and text outputs are left out: they would swamp
-    the prose, and an API entry is found by its name."""
+    `x` the section's whole prose, `c` the identifiers its code cells use, `k` set on API entries). Code itself and
+    text outputs are left out: they would swamp the prose; the identifiers let a reader find the page that calls
+    `vision_learner` or `fit_one_cycle`."""
     from bs4 import NavigableString, Tag
-    entries = [dict(h=title, a='', x=[desc])]
+    entries = [dict(h=title, a='', x=[desc], c=set())]
     def walk(node):
         for ch in node.children:
             if isinstance(ch, Tag):
                 cls = set(ch.get('class') or [])
-                if ch.name in ('script', 'style', 'pre') or cls & {'jp-Cell-inputWrapper', 'jp-RenderedText', 'anchor-link'}: continue
+                if 'jp-Cell-inputWrapper' in cls:  # a code cell: its names (attribute names too), not its text
+                    entries[-1]['c'] |= set(re.findall(r'[A-Za-z_][A-Za-z0-9_]{3,}', ch.get_text())) - _PY_WORDS
+                    continue
+                if ch.name in ('script', 'style', 'pre') or cls & {'jp-RenderedText', 'anchor-link'}: continue
                 if ch.name == 'a' and 'float' in (ch.get('style') or ''): continue   # show_doc's "source" link
                 if re.fullmatch(r'h[1-6]', ch.name) and ch.get('id'):
                     nxt = ch.find_next_sibling()
                     # nbdev's show_doc entries are markdown outputs; the constants' entries say so (_const_docs_proc)
                     api = bool(ch.find_parent(class_='jp-OutputArea-output')) or bool(nxt and 'Exported constant' in nxt.get_text())
-                    entries.append(dict(h=ch.get_text().rstrip('#').strip(), a=ch['id'], x=[], **(dict(k=1) if api else {})))
+                    entries.append(dict(h=ch.get_text().rstrip('#').strip(), a=ch['id'], x=[], c=set(), **(dict(k=1) if api else {})))
                 else: walk(ch)
             elif type(ch) is NavigableString: entries[-1]['x'].append(str(ch))
     walk(soup)
-    for e in entries: e['x'] = re.sub(r'\s+', ' ', ' '.join(e['x'])).strip()[:1000]
+    for e in entries: e['x'], e['c'] = re.sub(r'\s+', ' ', ' '.join(e['x'])).strip(), ' '.join(sorted(e['c']))
     return entries
+
+_PY_WORDS = {'from', 'import', 'with', 'lambda', 'return', 'True', 'False', 'None', 'self', 'for', 'else', 'elif', 'assert',
+             'while', 'class', 'print', 'range', 'test_eq', 'test_fail', 'test_close'}
 
 # ------------------------------------------------------------------------------------------------------------
 # The page skeleton, CSS and JS
@@ -461,12 +485,13 @@ def copy_katex(dst: Path) -> bool:
 
 def sidebar_html(pages: list[dict], current: dict) -> str:
     root = '../'*(len(current['page'].parts)-1)
-    out, section = ['<ul>'], None
+    out, section = ['<ul>'], ''
     for p in pages:
-        sec = p['page'].parent.as_posix() if len(p['page'].parts) > 1 else None
+        top = len(p['page'].parts) == 1
+        sec = group(Path(p['rel'])) if top else p['page'].parent.as_posix()
         if sec != section:
             section = sec
-            name = re.sub(r'^\d+_', '', sec.split('/')[-1]).replace('_', ' ').capitalize()
+            name = sec if top else re.sub(r'^\d+_', '', sec.split('/')[-1]).replace('_', ' ').capitalize()
             out.append(f'<li class="section-title">{html.escape(name)}</li>')
         cls = ' class="active" aria-current="page"' if p is current else ''
         out.append(f'<li><a href="{root}{p["page"].as_posix()}"{cls}>{html.escape(p["title"])}</a></li>')

@@ -33,10 +33,11 @@ document.addEventListener('DOMContentLoaded', function () {
   function esc(s) { return s.replace(/[&<>"]/g, function (c) { return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'}[c]; }); }
   // every term must occur; a heading that is the query counts most, then words in the heading, the page title, the prose
   function score(e, terms) {
-    var h = e.h.toLowerCase(), t = e.t.toLowerCase(), x = e.x.toLowerCase(), s = e.k ? 1 : 0;
+    var h = e.h.toLowerCase(), t = e.t.toLowerCase(), x = e.x.toLowerCase(), c = (e.c || '').toLowerCase(), s = e.k ? 1 : 0;
     for (var i = 0; i < terms.length; i++) {
       var w = terms[i];
-      if (h === w) s += 50; else if (h.indexOf(w) >= 0) s += 10; else if (t.indexOf(w) >= 0) s += 3; else if (x.indexOf(w) >= 0) s += 1; else return 0;
+      if (h === w) s += 50; else if (h.indexOf(w) >= 0) s += 10; else if (t.indexOf(w) >= 0) s += 3;
+      else if (x.indexOf(w) >= 0 || c.indexOf(w) >= 0) s += 1; else return 0;
     }
     return s;
   }
@@ -52,9 +53,13 @@ document.addEventListener('DOMContentLoaded', function () {
     load(function () {
       var hits = window.SEARCH_INDEX.map(function (e) { return [score(e, terms), e]; }).filter(function (h) { return h[0] > 0; });
       hits.sort(function (a, b) { return b[0] - a[0]; });
+      var seen = {}, best = [], more = [];  // each page's best hit first, then the others: 20 rows reach many pages
+      hits.forEach(function (h) { (seen[h[1].p] ? more : best).push(h); seen[h[1].p] = 1; });
+      hits = best.concat(more);
       list.innerHTML = hits.slice(0, 20).map(function (h) {
         var e = h[1], where = e.a ? esc(e.t) : 'Page';
-        if (e.h.toLowerCase().indexOf(terms[0]) < 0 && e.x) where += ': ' + snippet(e.x, terms[0]);
+        if (e.h.toLowerCase().indexOf(terms[0]) < 0 && e.x.toLowerCase().indexOf(terms[0]) >= 0) where += ': ' + snippet(e.x, terms[0]);
+        else if (e.h.toLowerCase().indexOf(terms[0]) < 0 && e.c) where += ': in its code';
         return '<li><a href="' + esc(root + e.p + (e.a ? '#' + e.a : '')) + '"><span class="' + (e.k ? 'api' : '') + '">' +
                esc(e.h) + '</span><span class="where">' + where + '</span></a></li>';
       }).join('') || '<li class="none">No results</li>';
