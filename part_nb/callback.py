@@ -98,15 +98,15 @@ class PARTCallback(Callback):
         self._stats = [TrainStat(self, 'full', 'full_eps_frac'), TrainStat(self, 'mean', 'mean_eps')]
         _stat_columns(self.learn, self._stats)  # a fit interrupted (KeyboardInterrupt) left its columns: replaced
 
-    def after_fit(self): self.learn.metrics = [m for m in self.learn.metrics if m not in self._stats]
+    def after_fit(self):
+        self.learn.metrics = [m for m in self.learn.metrics if m not in self._stats]
+        self.step.reset()  # no compiled model kept: `learn.export` pickles the learner, and with it this callback
 
     def before_train(self): self._sums, self._n, self._bad = {}, 0, None
 
     def budget(self, model:nn.Module, x:torch.Tensor, y:torch.Tensor):
         "The budget of model input `x` with labels `y` in this epoch: a per-pixel map, or the float `eps` (see `TrainStep.budget`)."
         return self.step.budget(model, x, y, self.epoch < self.warmup_epochs(), self.layer_used)
-
-    def attack_model(self, model:nn.Module, x_pix:torch.Tensor): return self.step.attack_model(model, x_pix, self.data_norm)
 
     def before_batch(self):
         if not self.training: return

@@ -159,7 +159,8 @@ def read_eval(run) -> dict:
     return ev
 
 # %% ../nbs/06c_checkpoint.ipynb #2ebebc79
-run_files = ('config.json', 'checkpoint.pth', 'history.json', 'history.csv', 'eval.json', 'eval.csv', 'eval_images.json')
+run_files = ('config.json', 'checkpoint.pth', 'history.json', 'history.csv', 'eval.json', 'eval.csv', 'eval_images.json',
+             'export.pkl')
 
 def read_config(run) -> dict:
     "The configuration stored in run folder `run`; `UsageError` if it has none."

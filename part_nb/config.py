@@ -62,18 +62,22 @@ def run_lock(folder, # The run (or report) folder to own
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     lock, me = folder/'.lock', dict(pid=os.getpid(), host=socket.gethostname(), cmd=cmd, since=time.strftime('%Y-%m-%d %H:%M:%S'))
-    for _ in range(2):
-        try: fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY); break
-        except FileExistsError:
-            try: o = json.loads(lock.read_text())
-            except (OSError, ValueError): o = {}
-            if o.get('host') == me['host'] and isinstance(o.get('pid'), int) and not _alive(o['pid']):  # its owner was killed
-                lock.unlink(missing_ok=True); continue
-            raise UsageError(f"{folder} is in use by part_nb {o.get('cmd', '?')} (pid {o.get('pid', '?')} on {o.get('host', '?')} since "
-                             f"{o.get('since', '?')}): wait for it to finish, or if that process is gone, delete {lock}") from None
-    else: raise UsageError(f"{folder}: could not take its lock {lock}; delete it if no part_nb command is running there")
+    tmp = folder/f'.lock.{os.getpid()}.tmp'
+    tmp.write_text(json.dumps(me))
     try:
-        with os.fdopen(fd, 'w') as f: f.write(json.dumps(me))
+        for _ in range(2):
+            try: os.link(tmp, lock); break  # the lock appears whole: a second writer never reads a half-written one
+            except FileExistsError:
+                try: o = json.loads(lock.read_text())
+                except (OSError, ValueError): o = {}
+                if o.get('host') == me['host'] and isinstance(o.get('pid'), int) and not _alive(o['pid']):
+                    lock.unlink(missing_ok=True); continue  # its owner was killed
+                raise UsageError(f"{folder} is in use by part_nb {o.get('cmd', '?')} (pid {o.get('pid', '?')} on "
+                                 f"{o.get('host', '?')} since {o.get('since', '?')}): wait for it to finish, or if that process is "
+                                 f"gone, delete {lock}") from None
+        else: raise UsageError(f"{folder}: could not take its lock {lock}; delete it if no part_nb command is running there")
+    finally: tmp.unlink(missing_ok=True)
+    try:
         yield folder
     finally:
         lock.unlink(missing_ok=True)

@@ -6,16 +6,28 @@ Docs: https://part-nb.github.io/part_nb/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #93e28e7b
 from __future__ import annotations
+import numpy as np
 import torch
 import torch.nn.functional as F
 from fastai.data.core import DataLoaders, TfmdDL
 from fastai.data.transforms import Normalize
 from fastai.torch_core import TensorImage, default_device
 from fasttransform import Transform
+from .core import InputError
 from .datafiles import ImageArrays, load_fashion_mnist, load_cifar10, load_svhn, load_tiny_imagenet
 
 # %% auto #0
-__all__ = ['datasets', 'ArrayDL', 'PadCropFlip', 'array_dls', 'dl_norm', 'get_dls', 'show_images']
+__all__ = ['datasets', 'as_image', 'ArrayDL', 'PadCropFlip', 'array_dls', 'dl_norm', 'get_dls', 'show_images']
+
+# %% ../nbs/00_data.ipynb #d22ef67d
+def as_image(o) -> torch.Tensor:
+    "One image as the loaders give it, float `(C, H, W)` in `[0, 1]`, from a tensor or array (uint8 0-255, or float) or a PIL image."
+    t = o if isinstance(o, torch.Tensor) else torch.as_tensor(np.asarray(o))
+    t = t.as_subclass(torch.Tensor)
+    if t.ndim == 2: t = t[None]
+    elif t.ndim == 3 and t.shape[-1] in (1, 3) and t.shape[0] not in (1, 3): t = t.permute(2, 0, 1)  # (H, W, C): PIL, numpy
+    if t.ndim != 3: raise InputError(f"an image must be (C, H, W), (H, W, C) or (H, W), got shape {tuple(t.shape)}")
+    return t.float().div(255) if t.dtype == torch.uint8 else t.float()
 
 # %% ../nbs/00_data.ipynb #82d043e9
 class ArrayDL(TfmdDL):
@@ -24,7 +36,9 @@ class ArrayDL(TfmdDL):
         # in-memory batches: worker processes would only add a fork per epoch and copies through shared memory
         super().__init__(dataset, num_workers=num_workers, **kwargs)
     def create_item(self, s): return 0 if s is None else s
-    def create_batch(self, b): return self.dataset[torch.as_tensor(b, dtype=torch.long)]
+    def create_batch(self, b):
+        if isinstance(self.dataset, ImageArrays): return self.dataset[torch.as_tensor(b, dtype=torch.long)]
+        return (TensorImage(torch.stack([as_image(self.dataset[i]) for i in b])),)  # items of `test_dl` (`learn.predict`)
     def retain(self, res, b): return res
 
 # %% ../nbs/00_data.ipynb #942393cb

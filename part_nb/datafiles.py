@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from fastai.losses import CrossEntropyLossFlat
 from fastai.torch_core import TensorImage, TensorCategory
+from fastai.data.transforms import Category
 from fastprogress.fastprogress import progress_bar
 from .core import warn_user
 from .files import DataError, not_found, one_line, read_idx, safe_unpickle
@@ -41,6 +42,13 @@ class ImageArrays:
         if n is None or n >= len(self): return self
         idx = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n].sort().values
         return ImageArrays(self.x[idx], self.y[idx], self.vocab, self.split_idx)
+    def decode(self, o, full=True):
+        "A sample `(image, label, ...)` as fastai shows it: each label index as its class name (`show_batch`, `predict`)."
+        x, *labels = o
+        return (x, *[Category(self.vocab[int(t)]) for t in labels])
+    def new_empty(self) -> ImageArrays:
+        "No images, the same classes: what `Learner.export` keeps of the data."
+        return ImageArrays(self.x[:0], self.y[:0], self.vocab, self.split_idx)
     def __repr__(self): return f"ImageArrays({len(self)} images of {tuple(self.x.shape[1:])}, {len(self.vocab)} classes)"
 
 # %% ../nbs/00_datafiles.ipynb #609bb033

@@ -6,7 +6,7 @@ Docs: https://part-nb.github.io/part_nb/runs.html.md"""
 
 # %% ../nbs/07_runs.ipynb #d23b8946
 from __future__ import annotations
-import datetime
+import datetime, os
 from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
@@ -32,7 +32,8 @@ from .checkpoint import (plain, model_args, load_checkpoint, finite_weights, Run
 from .evaluate import robust_eval, eval_attacks, default_attacks, parse_attacks, pack_outcomes, strict_results, worst_case
 
 # %% auto #0
-__all__ = ['make_dls', 'make_learner', 'make_callback', 'train', 'distributed_setup', 'load_model', 'evaluate_run']
+__all__ = ['make_dls', 'make_learner', 'make_callback', 'train', 'export_learner', 'distributed_setup', 'load_model',
+           'evaluate_run']
 
 # %% ../nbs/07_runs.ipynb #aa70c779
 def make_dls(cfg:dict, **kwargs):
@@ -141,7 +142,15 @@ def _train(out, resume, force, quiet, stop_after, settings, distributed, main):
     ddp = learn.distrib_ctx(sync_bn=False, cpu=not torch.cuda.is_available()) if distributed else nullcontext()
     with ddp, learn.no_logging() if quiet else nullcontext():
         learn.fit_one_cycle(cfg['epochs'], cfg['lr'], wd=cfg['wd'], moms=moms, cbs=cbs, start_epoch=start)
+    if main and len(read_history(out)) >= cfg['epochs']: export_learner(learn, out)
     return out
+
+def export_learner(learn:Learner, out) -> Path:
+    "Write `export.pkl` into run folder `out` (atomically): the learner as fastai's `load_learner` opens it, to `predict` with."
+    f, tmp = Path(out)/'export.pkl', Path(out)/f'.export.pkl.{os.getpid()}.tmp'
+    learn.export(tmp)
+    os.replace(tmp, f)
+    return f
 
 def _cpu_broadcast(self, t, src):
     "fastai 2.8's `DistributedDL._broadcast` moves the indices to CUDA for nccl; gloo on CPUs broadcasts them where they are."
