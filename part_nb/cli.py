@@ -204,7 +204,10 @@ def make_parser() -> argparse.ArgumentParser:
     p = _Parser(prog='part_nb', description='Pixel-reweighted adversarial training (PART) with fastai')
     sub = p.add_subparsers(dest='cmd', required=True)
     t = _train_parser(sub); t.set_defaults(func=_cmd_train)
-    e = sub.add_parser('eval', help="evaluate a run's last checkpoint (natural, PGD-20, CW, MMA, AutoAttack)")
+    e = sub.add_parser('eval', help="evaluate a run's last checkpoint (natural, PGD-20, CW, MMA; AutoAttack on a GPU or when named)",
+                       description="Evaluate a run's last checkpoint at its eps; an image counts as robust only if it is also right "
+                                   "clean, and with two or more attacks the table adds the worst case. Results go to the run folder "
+                                   "(eval.json, eval.csv, per-image outcomes in eval_images.json).")
     e.add_argument('run', help='run folder')
     e.add_argument('--attacks', help=f"comma-separated names: {known_attacks} (default: {','.join(eval_attacks)} on a GPU; "
                                       "on a CPU the same without autoattack, which takes minutes per 100 images there)")
@@ -212,11 +215,17 @@ def make_parser() -> argparse.ArgumentParser:
                    help='a fixed random subset of this many test images (default all; under torchrun write --n-images)')
     e.add_argument('--bs', type=positive_int, default=256, help='batch size (default 256)')
     e.set_defaults(func=_cmd_eval)
-    r = sub.add_parser('report', help='write an HTML page comparing runs')
+    r = sub.add_parser('report', help='write an HTML page comparing runs',
+                       description='One self-contained HTML page (report.html and its PNGs): results, mean and std over seeds, '
+                                   'the natural-vs-robust trade-off, training curves, and for PART runs the CAMs, budgets and AEs '
+                                   'of one test image per class.')
     r.add_argument('runs', nargs='+', help='run folders')
     r.add_argument('--out', help='folder of report.html and its PNGs (default: report next to the first run)')
     r.set_defaults(func=_cmd_report)
-    d = sub.add_parser('demo', help='train AT and PART on Fashion-MNIST, evaluate them and write the report')
+    d = sub.add_parser('demo', help='train AT and PART on Fashion-MNIST, evaluate them and write the report',
+                       description="The README's main job: AT and PART trained from the same seed on the built-in Fashion-MNIST "
+                                   "(side by side on a CPU's cores), evaluated, and the HTML report; sized for this machine (GPU "
+                                   "or CPU). Finished runs in --out are reused.")
     d.add_argument('--out', default='runs/demo', help='folder of the runs and the report (default runs/demo)')
     d.add_argument('--quick', action='store_true', help='a smoke test of a minute or two')
     d.add_argument('--force', action='store_true', help='retrain and re-evaluate even if --out holds finished runs')
