@@ -20,9 +20,9 @@ from .data import dl_norm
 from .attack import pgd, mma, noise_attack, Normalized, linf_box
 
 # %% auto #0
-__all__ = ['eval_attacks', 'known_attacks', 'worst_case', 'attack_spec', 'attack_label', 'default_attacks', 'parse_attacks',
-           'get_attack', 'ImageNoise', 'pack_outcomes', 'unpack_outcomes', 'strict_outcomes', 'strict_results',
-           'robust_eval']
+__all__ = ['eval_attacks', 'known_attacks', 'worst_case', 'attack_spec', 'attack_label', 'default_attacks', 'choose_attacks',
+           'parse_attacks', 'get_attack', 'ImageNoise', 'pack_outcomes', 'unpack_outcomes', 'strict_outcomes',
+           'strict_results', 'robust_eval']
 
 # %% ../nbs/05_evaluate.ipynb #716e3da5
 eval_attacks = ('natural', 'pgd20', 'cw', 'mma', 'autoattack')  # the protocol of PART.md, section 3
@@ -49,6 +49,16 @@ def default_attacks(device=None) -> tuple:
     "The protocol's attacks (`eval_attacks`) on a GPU; on a CPU all but AutoAttack (minutes per 100 images there): name it to run it."
     cuda = torch.device(device).type == 'cuda' if device is not None else torch.cuda.is_available()
     return eval_attacks if cuda else tuple(a for a in eval_attacks if a != 'autoattack')
+
+def choose_attacks(attacks=None, # Names (a sequence or one comma-separated string); None: `default_attacks(device)`
+                   device=None, # Where the attacks run (None: a GPU if there is one)
+                   say:bool=False, # Print a line when the default leaves AutoAttack out
+                  ) -> list:
+    "The attacks to run, checked: those named, or the device's default (the one place that decides, and says so)."
+    if attacks is None:
+        attacks = default_attacks(device)
+        if say and 'autoattack' not in attacks: print("AutoAttack left out on a CPU (minutes per 100 images there): name it to run it")
+    return parse_attacks(attacks)
 
 def parse_attacks(attacks) -> list:
     "A list of attack names, checked, without repeats, from a comma-separated string or a sequence."
@@ -149,8 +159,8 @@ def strict_results(results:list, # Result rows (dicts of attack, n, accuracy, se
     for n in sorted({n for _, n in rows}):
         have = {a: unpack_outcomes(images[f"{a}@{n}"], n) for a, m in rows if m == n and f"{a}@{n}" in images}
         if 'natural' not in have: continue  # outcomes of an older evaluation without the natural pass: left as they are
+        secs = sum(rows[(a, n)].get('seconds') or 0 for a in have if a != 'natural')  # the worst case's, if it is new
         for a, c in strict_outcomes(have).items():
-            secs = sum(r.get('seconds') or 0 for (b, m), r in rows.items() if m == n and b in have and b != 'natural')
             rows.setdefault((a, n), dict(attack=a, n=n, seconds=round(secs, 2)))['accuracy'] = c.float().mean().item()
             images[f"{a}@{n}"] = pack_outcomes(c)
     return list(rows.values()), images
@@ -184,11 +194,7 @@ def robust_eval(model:nn.Module, # Classifier returning logits
                ) -> pd.DataFrame|tuple[pd.DataFrame, dict]:
     "Robust accuracy under each attack (and the worst case): a DataFrame of accuracy, n, seconds by attack; shared out under `torchrun`."
     p = next(model.parameters(), None)
-    if attacks is None:
-        attacks = default_attacks(p.device if p is not None else 'cpu')
-        if progress and rank() == 0 and 'autoattack' not in attacks:
-            print("AutoAttack left out on a CPU (minutes per 100 images there): name it in `attacks` to run it")
-    attacks = parse_attacks(attacks)  # a sequence of names, or one comma-separated string
+    attacks = choose_attacks(attacks, p.device if p is not None else 'cpu', say=progress and rank() == 0)
     eps = check_budget(eps)[0]
     if n is not None: check_int('n', n)
     if bs is not None: check_int('bs', bs)

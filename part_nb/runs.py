@@ -29,7 +29,7 @@ from .settings import methods
 from .config import UsageError, write_json, write_csv, read_json, make_config, config_diff, run_lock, code_commit
 from .checkpoint import (plain, model_args, load_checkpoint, finite_weights, RunSaver, read_history, read_eval,
                                 run_files, read_config)
-from .evaluate import robust_eval, eval_attacks, default_attacks, parse_attacks, pack_outcomes, strict_results, worst_case
+from .evaluate import robust_eval, eval_attacks, choose_attacks, pack_outcomes, strict_results, worst_case
 
 # %% auto #0
 __all__ = ['make_dls', 'make_learner', 'make_callback', 'train', 'export_learner', 'distributed_setup', 'load_model',
@@ -200,9 +200,7 @@ def evaluate_run(run, # Run folder
 
 def _evaluate_run(run, attacks, n, bs, reuse, progress):
     run = Path(run)
-    if attacks is None and 'autoattack' not in default_attacks() and progress and rank() == 0:
-        print("AutoAttack left out on a CPU (minutes per 100 images there): name it in --attacks (attacks=) to run it")
-    attacks = parse_attacks(default_attacks() if attacks is None else attacks)
+    attacks = choose_attacks(attacks, say=progress and rank() == 0)
     if n is not None: check_int('n', n)
     check_int('bs', bs)
     model, cfg, ck = load_model(run)
