@@ -18,18 +18,27 @@
 #   bash bench/device_run.sh recipe    # issue 22: accuracy of the fast recipe (batch 512, lr x4, bf16, channels-last, compiled
 #                                      # attack) against the current one (batch 128, fp32): CIFAR-10 (JPEG copy), ResNet-18,
 #                                      # AT and PART, EPOCHS (default 8) each, natural/PGD-20 on the 10,000 test images
-# Next GPU session, two calls (15 minutes in all; the start costs 2-3):
-#   1. CIFAR-10, carry .whl and .data/cifar10-jpeg.tar.gz (cp ../shared/data/cifar10-jpeg.tar.gz .data/), timeout_s 480:
-#      JOBS=at,part SEEDS=0 EPOCHS=8 PARALLEL=2 DEADLINE=60 HARD=420 bash bench/device_run.sh cifar10
-#   2. Fashion-MNIST table 2a's seeds 1-2 and its AutoAttack, carry .whl, .data/fashion-mnist and runs/fmnist, timeout_s 300:
-#      PARALLEL=4 DEADLINE=150 HARD=260 bash bench/device_run.sh results
+#   bash bench/device_run.sh gpu-seed  # issue 27: one paired seed (SEED, default 0) of AT, PART, AT at PART's mean budget and
+#                                      # PART random on CIFAR-10 (JPEG copy), ResNet-18 width 64, all 50,000 images, then
+#                                      # natural/PGD-20/CW on the 10,000 test images and AutoAttack on the fixed 500, all in one
+#                                      # call of about 9 minutes (bench/cifar10_gpu.py; the first lease also fixes the schedule).
+#                                      # Carry .whl and .data/cifar10-jpeg.tar.gz; pass PART_NB_COMMIT=<sha> (no .git there).
+#                                      # The exact call, and what to do with what comes back: results/cifar10-gpu/README.md.
+#                                      # On a CPU, without .whl: TINY=1 PY=.venv/bin/python DATA_PATH=... (tests/test_gpu_target.py)
+# Next GPU session: issue 27 comes first, one call of gpu-seed (results/cifar10-gpu/README.md gives it exactly); if the
+# lease has time left, issue 27's item 5. The older plans (cifar10, results) wait until issue 27's seeds are in.
 set -uo pipefail
+START=$(date +%s)  # the call's first second: gpu-seed's deadlines count from here
 OUT=${OUT:-out}; mkdir -p "$OUT"
-python3 -m pip install -q --upgrade --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=$PWD:/tmp/site PYTHONUNBUFFERED=1
+PY=${PY:-python3}  # a CPU test runs the targets with its virtual environment's python, which has the packages
+if [ -d .whl ]; then  # the GPU machine lacks fastai, grad-cam and pyautoattack: the carried wheels
+  $PY -m pip install -q --upgrade --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl || exit 1
+  export PYTHONPATH=$PWD:/tmp/site
+else export PYTHONPATH=$PWD; fi
+export PYTHONUNBUFFERED=1
 DATA=$PWD/.data/fashion-mnist
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-python3 -c "import torch, fastai, pytorch_grad_cam, pyautoattack; print('torch', torch.__version__, 'fastai', fastai.__version__)"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo 'no nvidia-smi: no GPU here'
+$PY -c "import torch, fastai, pytorch_grad_cam, pyautoattack; print('torch', torch.__version__, 'fastai', fastai.__version__)"
 t0=$(date +%s)
 case "${1:-smoke}" in
 smoke)
@@ -82,5 +91,13 @@ recipe)
   python3 bench/fmnist_results.py $C --out runs/recipe-fast --bs 512 --lr 0.4 --precision bf16 --channels-last --compile \
       --parallel 2 2>&1 | tee "$OUT/recipe-fast.txt"; wait
   find runs/recipe-* -type f -newer /tmp/results.start ! -name '*.pth' | tar czf "$OUT/runs.tar.gz" -T - ;;
+gpu-seed)
+  # SEED, ARMS (default all four), SCHEDULE (default the committed one: absent, the call times the options and writes it),
+  # DATA_PATH, RUNS; GPU_ARGS: more options of bench/cifar10_gpu.py (--end, --eval-s, --timing-options ...); TINY=1: CPU size
+  $PY bench/cifar10_gpu.py --start "$START" --seed "${SEED:-0}" --out "$OUT" --path "${DATA_PATH:-$PWD/.data/cifar10-jpeg.tar.gz}" \
+      --schedule "${SCHEDULE:-results/cifar10-gpu/schedule.json}" --runs "${RUNS:-runs/cifar10-gpu}" ${ARMS:+--arms "$ARMS"} \
+      ${TINY:+--tiny} ${GPU_ARGS:-} 2>&1 | tee "$OUT/log.txt"
+  [ "${PIPESTATUS[0]}" = 0 ] || { echo "gpu-seed failed"; exit 1; } ;;
+*) echo "unknown target ${1:-}"; exit 2 ;;
 esac
-echo "$1 took $(( $(date +%s) - t0 )) s"
+echo "${1:-smoke} took $(( $(date +%s) - t0 )) s"

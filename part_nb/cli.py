@@ -147,9 +147,10 @@ def _train_parser(sub):
     a('--width', type=int, help='channels of the first layer of small_cnn (default 32) or the ResNets (default 64)')
     a('--epochs', type=int, help='epochs (default 80)')
     a('--warmup', type=epochs_or_fraction, help='uniform-budget warm-up: epochs, or a fraction below 1 (default 0.25)')
-    a('--eps', type=number, help='evaluation budget, L-inf in pixel units (default 8/255)')
-    a('--eps-train', type=number, help='full training budget after the warm-up, which trains at --eps (default: --eps); '
-                                        'the uniform budget of AT, TRADES, MART')
+    a('--eps', type=number, help="the threat model's L-inf budget in pixel units: what part_nb eval attacks with, and what "
+                                  "training uses unless --eps-train says otherwise (as PARTCallback's eps) (default 8/255)")
+    a('--eps-train', type=number, help='a full training budget other than --eps, after the warm-up (which trains at --eps): '
+                                        "PARTCallback's eps in Python; the uniform budget of AT, TRADES, MART (default: --eps)")
     a('--eps-low', type=number, help="PART's budget of unimportant pixels (default 7/8 of --eps-train)")
     a('--alpha', type=number, help='PGD step size in training (default eps_train/4; SVHN eps_train/8)')
     a('--steps', type=int, help='PGD steps in training (default 10; single-step methods take one step of their own size)')

@@ -130,13 +130,14 @@ def config_diff(old:dict, new:dict, ignore=('path', *speed_settings)) -> list:
 
 # %% ../nbs/06b_config.ipynb #66d30537
 def code_commit() -> str|None:
-    "The git commit of the checkout holding this package (`<sha>-dirty` with uncommitted changes to tracked files), or None."
-    import subprocess, part_nb
+    "The git commit of the checkout holding this package (`<sha>-dirty` with uncommitted changes to tracked files), else `$PART_NB_COMMIT`."
+    import os, subprocess, part_nb
     here = str(Path(part_nb.__file__).resolve().parent)
     git = lambda *a: subprocess.run(['git', '-C', here, *a], capture_output=True, text=True, timeout=30)
+    told = os.environ.get('PART_NB_COMMIT') or None  # a copy without .git: the sha it was copied from, as the caller says
     try:
         head = git('rev-parse', 'HEAD')
-        if head.returncode: return None
+        if head.returncode: return told
         dirty = git('status', '--porcelain', '--untracked-files=no').stdout.strip()
-    except (OSError, subprocess.SubprocessError): return None
+    except (OSError, subprocess.SubprocessError): return told
     return head.stdout.strip() + ('-dirty' if dirty else '')

@@ -14,10 +14,11 @@ from fastai.data.transforms import Normalize
 from fastai.torch_core import TensorImage, default_device
 from fasttransform import Transform
 from .core import InputError
-from .datafiles import ImageArrays, load_fashion_mnist, load_cifar10, load_svhn, load_tiny_imagenet
+from .files import DataNotFoundError
+from .datafiles import ImageArrays, load_fashion_mnist, load_cifar10, load_svhn, load_tiny_imagenet, find_cifar10
 
 # %% auto #0
-__all__ = ['datasets', 'as_image', 'ArrayDL', 'PadCropFlip', 'array_dls', 'dl_norm', 'get_dls', 'show_images']
+__all__ = ['datasets', 'as_image', 'ArrayDL', 'PadCropFlip', 'array_dls', 'dl_norm', 'data_title', 'get_dls', 'show_images']
 
 # %% ../nbs/00_data.ipynb #d22ef67d
 def as_image(o) -> torch.Tensor:
@@ -88,11 +89,20 @@ def dl_norm(dl) -> tuple|None:
 
 # %% ../nbs/00_data.ipynb #1b04beb0
 datasets = {
-    'fashion-mnist': dict(load=load_fashion_mnist, augment=False, stats=([0.2860], [0.3530])),
-    'cifar10': dict(load=load_cifar10, augment=True, stats=([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616])),
-    'svhn': dict(load=load_svhn, augment=False, stats=([0.4377, 0.4438, 0.4728], [0.1980, 0.2010, 0.1970])),
-    'tiny-imagenet': dict(load=load_tiny_imagenet, augment=False, stats=([0.4802, 0.4481, 0.3975], [0.2770, 0.2691, 0.2821])),
+    'fashion-mnist': dict(title='Fashion-MNIST', load=load_fashion_mnist, augment=False, stats=([0.2860], [0.3530])),
+    'cifar10': dict(title='CIFAR-10', load=load_cifar10, augment=True, stats=([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616])),
+    'svhn': dict(title='SVHN', load=load_svhn, augment=False, stats=([0.4377, 0.4438, 0.4728], [0.1980, 0.2010, 0.1970])),
+    'tiny-imagenet': dict(title='Tiny-ImageNet-200', load=load_tiny_imagenet, augment=False,
+                          stats=([0.4802, 0.4481, 0.3975], [0.2770, 0.2691, 0.2821])),
 }
+
+def data_title(name:str, # One of `datasets`
+               path=None): # The data's place, as `get_dls` takes it
+    "The data set's name in results: its title, and for CIFAR-10 read from the JPEG copy (`cifar10-jpeg*`), 'CIFAR-10 (JPEG copy)'."
+    title = datasets[name]['title'] if name in datasets else name
+    if name != 'cifar10': return title
+    try: return title + ' (JPEG copy)' * find_cifar10(path).name.startswith('cifar10-jpeg')
+    except DataNotFoundError: return title
 
 def get_dls(name:str='fashion-mnist', # One of `datasets`: 'fashion-mnist', 'cifar10', 'svhn', 'tiny-imagenet'
             path=None, # Folder holding the files (default: the usual places, see the loaders)

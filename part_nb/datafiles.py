@@ -19,7 +19,7 @@ from .files import DataError, not_found, one_line, read_idx, safe_unpickle
 
 # %% auto #0
 __all__ = ['fashion_mnist_classes', 'fashion_mnist_dirs', 'cifar10_classes', 'ImageArrays', 'load_fashion_mnist', 'cache_file',
-           'load_cifar10', 'load_svhn', 'load_tiny_imagenet']
+           'find_cifar10', 'load_cifar10', 'load_svhn', 'load_tiny_imagenet']
 
 # %% ../nbs/00_datafiles.ipynb #5c9deb15
 class ImageArrays:
@@ -271,18 +271,24 @@ def _load_cifar_pickles(d:Path) -> tuple[ImageArrays, ImageArrays]:
             ImageArrays(xv, yv, vocab))
 
 # %% ../nbs/00_datafiles.ipynb #e013c0b5
-def load_cifar10(path=None, # An archive or folder of CIFAR-10, or a folder holding `cifar-10-batches-py/`, `cifar10-jpeg[.tar.gz]`
-                 cache:bool=True, # Cache the decoded images of image files (see above)
-                ) -> tuple[ImageArrays, ImageArrays]:
-    "CIFAR-10 from torchvision's python batches, image folders `train/<class>/`, `test/<class>/` (PNG or JPEG), or a tar archive of those."
+def _pickled(d:Path) -> bool: return (d/'data_batch_1').exists() and (d/'test_batch').exists()
+
+def find_cifar10(path=None, # An archive or folder of CIFAR-10, or a folder holding `cifar-10-batches-py/`, `cifar10-jpeg[.tar.gz]`
+                ) -> Path:
+    "Where `load_cifar10` reads CIFAR-10: torchvision's python batches, an image folder, or an archive of one."
     cands = _candidates('cifar10', path, ('cifar-10-batches-py', 'cifar-10', 'cifar10-jpeg.tar.gz', 'cifar10-jpeg'))
     for d in cands + [c/n for c in cands for n in ('cifar-10-batches-py', 'cifar10-jpeg.tar.gz', 'cifar10-jpeg')]:
-        if d.is_file(): return _read_image_tree(d, cache)
-        if (d/'data_batch_1').exists() and (d/'test_batch').exists(): return _load_cifar_pickles(d)
-        if (d/'train').is_dir() or (d/'test').is_dir(): return _read_image_tree(d, cache)
+        if d.is_file() or _pickled(d) or (d/'train').is_dir() or (d/'test').is_dir(): return d
     raise not_found('CIFAR-10', cands, "Unpack torchvision's cifar-10-python.tar.gz (folder cifar-10-batches-py) or "
                      "fastai's URLs.CIFAR (folders train/ and test/) there, give the JPEG copy cifar10-jpeg.tar.gz as it is, "
                      "or pass `path=`.")
+
+def load_cifar10(path=None, # See `find_cifar10`
+                 cache:bool=True, # Cache the decoded images of image files (see above)
+                ) -> tuple[ImageArrays, ImageArrays]:
+    "CIFAR-10 from torchvision's python batches, image folders `train/<class>/`, `test/<class>/` (PNG or JPEG), or a tar archive of those."
+    d = find_cifar10(path)
+    return _load_cifar_pickles(d) if _pickled(d) else _read_image_tree(d, cache)
 
 # %% ../nbs/00_datafiles.ipynb #4bd665e4
 def load_svhn(path=None) -> tuple[ImageArrays, ImageArrays]:

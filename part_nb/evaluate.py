@@ -20,9 +20,10 @@ from .data import dl_norm
 from .attack import pgd, mma, noise_attack, Normalized, linf_box
 
 # %% auto #0
-__all__ = ['eval_attacks', 'known_attacks', 'worst_case', 'attack_spec', 'attack_label', 'default_attacks', 'choose_attacks',
-           'parse_attacks', 'get_attack', 'ImageNoise', 'pack_outcomes', 'unpack_outcomes', 'strict_outcomes',
-           'strict_results', 'robust_eval']
+__all__ = ['eval_attacks', 'known_attacks', 'worst_case', 'aa_stages', 'attack_spec', 'attack_label', 'default_attacks',
+           'choose_attacks', 'parse_attacks', 'autoattack', 'get_attack', 'ImageNoise', 'pack_outcomes',
+           'unpack_outcomes', 'strict_outcomes', 'strict_results', 'robust_eval', 'attack_cost', 'eval_estimate',
+           'say_estimate']
 
 # %% ../nbs/05_evaluate.ipynb #716e3da5
 eval_attacks = ('natural', 'pgd20', 'cw', 'mma', 'autoattack')  # the protocol of PART.md, section 3
@@ -68,6 +69,34 @@ def parse_attacks(attacks) -> list:
     for s in a: attack_spec(s)
     return a
 
+# %% ../nbs/05_evaluate.ipynb #f9b0335c
+aa_stages = ('apgd-ce', 'apgd-t', 'fab-t', 'square')  # AutoAttack's standard version, in its order
+
+def autoattack(model:nn.Module, # Classifier of pixel-space images
+               x:Tensor, y:Tensor, # One batch: AutoAttack attacks it as one batch
+               eps:float, # L-inf budget
+               seed:int=0, # AutoAttack's seed (each of its attacks starts from it)
+               step=None, # Called as `step(k, attack, n_robust)` after the k-th of `aa_stages`
+              ) -> Tensor:
+    "AEs of AutoAttack (standard): its four attacks in turn, each on the images still robust (right clean and so far)."
+    from pyautoattack import AutoAttack
+    from pyautoattack.checks import check_square_sr
+    aa = AutoAttack(model, norm='Linf', eps=eps, version='standard', device=x.device, seed=seed)
+    with torch.no_grad(): c = model(x[:1]).shape[1]
+    aa.apgd_targeted.n_target_classes = aa.fab.n_target_classes = min(9, c - 1)  # fewer classes than CIFAR-10's
+    with torch.no_grad(): left = (model(x).argmax(1) == y).nonzero()[:, 0]
+    xa, acc = x.clone(), {'clean': len(left) / len(x)}
+    for k, stage in enumerate(aa_stages):
+        if len(left):
+            aa.attacks_to_run = [stage]
+            adv = aa.run_standard_evaluation(x[left], y[left], batch_size=len(left))[0]
+            with torch.no_grad(): fooled = model(adv).argmax(1) != y[left]
+            xa[left[fooled]] = adv[fooled]; left = left[~fooled]
+        acc[stage] = len(left) / len(x)
+        if step is not None: step(k, stage, len(left))
+    check_square_sr(acc, logger=aa.logger)  # the authors' warning when Square finds what the gradients missed
+    return xa
+
 # %% ../nbs/05_evaluate.ipynb #43f0446f
 def _restarted(attack, restarts, norm):
     "`attack` from `restarts` random starts: per image, the first AE that fools the model (else the last); restarts attack survivors only."
@@ -80,13 +109,6 @@ def _restarted(attack, restarts, norm):
             best[alive] = attack(model, x[alive], y[alive], None if rand is None else rand[alive.tolist()])
         return best
     return run
-
-def _autoattack(model, x, y, eps, seed):
-    from pyautoattack import AutoAttack
-    aa = AutoAttack(model, norm='Linf', eps=eps, version='standard', device=x.device, seed=seed)
-    with torch.no_grad(): c = model(x[:1]).shape[1]
-    aa.apgd_targeted.n_target_classes = aa.fab.n_target_classes = min(9, c - 1)  # fewer classes than CIFAR-10's
-    return aa.run_standard_evaluation(x, y, batch_size=len(x))[0]
 
 def get_attack(name:str, # See `known_attacks`
                eps:float, # L-inf budget
@@ -105,18 +127,25 @@ def get_attack(name:str, # See `known_attacks`
         one = lambda model, x, y, rand=None: pgd(model, x, y, eps, alpha, steps, loss='ce' if kind == 'pgd' else 'cw', rand=rand, **kw)
         return one if restarts == 1 else _restarted(one, restarts, norm)
     if kind == 'mma': return lambda model, x, y, rand=None: mma(model, x, y, eps, alpha, 20, k=k, rand=rand, **kw)
-    def aa(model, x, y, rand=None):  # AutoAttack draws its own random numbers, seeded by `seed` per call
+    def aa(model, x, y, rand=None, step=None):  # AutoAttack draws its own random numbers, seeded by `seed` per call
         f = model if norm is None else Normalized(model, *norm_stats(norm, x))
-        return _autoattack(f, x, y, eps, seed)
+        return autoattack(f, x, y, eps, seed, step)
+    aa.stages = aa_stages  # robust_eval's bar steps through them
     return aa
 
 # %% ../nbs/05_evaluate.ipynb #2d7e3ba7
-def _attack_bar(idx, mb, name, j, n):
-    "The batches of attack `name`, the `j`-th of `n`, under a bar that says so (fastprogress would say 'Epoch j/n')."
-    pb = progress_bar(idx, parent=mb)
-    pb.comment = f"{name}: batches"
+def _attack_bar(total, mb, name, j, n, stages=()):
+    "A bar of `total` steps for attack `name`, the `j`-th of `n`, that says so (fastprogress would say 'Epoch j/n')."
+    pb = progress_bar(range(total), parent=mb)
+    pb.comment = f"{name}: {len(stages)} attacks a batch" if stages else f"{name}: batches"
     pb.prefix = f"attack {j+1}/{n} ({name})"
+    pb.update(0)
     return pb
+
+def _stage_step(pb, done, name, n):
+    "A `step` for `autoattack` on a batch of `n`: the bar moves on after each of its attacks and says how many are left robust."
+    def step(k, stage, left): pb.comment = f"{left}/{n} robust after {stage}"; pb.update(done + k + 1)
+    return step
 
 class ImageNoise:
     "Uniform noise in [0, 1) for a batch, drawn for each image from a stream seeded by `seed` and the image's index."
@@ -209,14 +238,19 @@ def robust_eval(model:nn.Module, # Classifier returning logits
         f = model if norm is None else Normalized(model, *norm_stats(norm, x))
         linf_box(x, eps)  # checks the images and the budget
         with torch.no_grad(): check_labels(y, len(x), f(x[:1]).shape[-1])
+        if progress: say_estimate(eval_estimate(f, x[:bs], y[:bs], eps, list(fns), len(mine), k))
         mb = master_bar(list(fns.items())) if progress else list(fns.items())
         for j, (name, attack) in enumerate(mb):
             start, parts = time.perf_counter(), {}
-            for i in (_attack_bar(mine, mb, name, j, len(fns)) if progress else mine):
+            stages = getattr(attack, 'stages', ()); per = len(stages) or 1  # AutoAttack: a bar step per attack of its own
+            pb = _attack_bar(len(mine) * per, mb, name, j, len(fns), stages) if progress else None
+            for b, i in enumerate(mine):
                 xb, yb = x[i:i+bs], y[i:i+bs]
                 torch.manual_seed(seed)  # whatever else draws random numbers draws the same for this batch wherever it runs
-                xa = attack(model, xb, yb, ImageNoise(range(i, i + len(xb)), seed))
+                kw = dict(step=_stage_step(pb, b * per, name, len(xb))) if stages and pb is not None else {}
+                xa = attack(model, xb, yb, ImageNoise(range(i, i + len(xb)), seed), **kw)
                 with torch.no_grad(): parts[i] = f(xa).argmax(1) == yb
+                if pb is not None: pb.update((b + 1) * per)
             parts = {i: v.cpu() for i, v in parts.items()}  # one host sync per attack
             shares = gather_objects((parts, time.perf_counter() - start))
             ok = torch.cat([v for i, v in sorted((i, v) for p, _ in shares for i, v in p.items())])
@@ -229,6 +263,39 @@ def robust_eval(model:nn.Module, # Classifier returning logits
     df = pd.DataFrame([dict(attack=a, accuracy=c.float().mean().item(), n=len(x), seconds=secs[a]) for a, c in correct.items()])
     df = df.set_index('attack')
     return (df, correct) if return_correct else df
+
+# %% ../nbs/05_evaluate.ipynb #8417a6bb
+def attack_cost(name:str, # See `known_attacks`
+                classes:int=10, # The model's classes (AutoAttack's targeted attacks take up to 9 of the others)
+                k:int=3, # MMA's number of target classes
+               ) -> float:
+    "An attack's cost on a batch in gradient steps (a forward pass: a third); AutoAttack's when no image falls."
+    kind, steps, restarts = attack_spec(name)
+    if kind in ('natural', 'noise'): return 1/3
+    if kind in ('pgd', 'cw'): return steps * restarts + 1/3
+    if kind == 'mma': return 20 * k + 1/3
+    return 130 + 310 * min(9, classes - 1) + 2400  # bench/bench_autoattack.py, small CNN of width 32 on a CPU
+
+def eval_estimate(model, xb, yb, # A classifier of pixel-space images and one batch like those it will be evaluated on
+                  eps:float, attacks, # The budget and the attacks' names
+                  batches:int=1, # How many such batches
+                  k:int=3) -> dict:
+    "Seconds each attack will take (AutoAttack: at most), from the time of one gradient step on `xb`."
+    step = lambda n: pgd(model, xb, yb, eps, eps / 4, n, check=False).sum().item()  # .item(): waits for the GPU
+    step(1); t = time.perf_counter(); step(2); dt = (time.perf_counter() - t) / 2
+    with torch.no_grad(): c = model(xb[:1]).shape[1]
+    return {a: attack_cost(a, c, k) * dt * batches for a in attacks}
+
+def say_estimate(secs:dict, # Seconds by attack, as `eval_estimate` gives them
+                 at_least:float=60): # Say nothing below this many seconds
+    "Print the expected time of an evaluation that may take `at_least` seconds or more."
+    total = sum(secs.values())
+    if total < at_least: return
+    fmt = lambda s: f"{s / 60:.0f} min" if s >= 90 else f"{s:.0f} s"
+    aa = 'autoattack' in secs
+    parts = ', '.join(f"{attack_label(a)} {'at most ' * (a == 'autoattack')}{fmt(s)}" for a, s in secs.items())
+    print(f"expected time: {'at most' if aa else 'about'} {fmt(total)} ({parts})"
+          + ("; AutoAttack goes on only with the images still robust, so usually far less" if aa else ''))
 
 # %% ../nbs/05_evaluate.ipynb #531f9cf2
 @patch

@@ -14,7 +14,8 @@ import torch
 import part_nb
 from .evaluate import attack_label
 from .settings import methods
-from .config import UsageError, atomic_write, write_text, run_lock
+from .config import UsageError, atomic_write, write_text, run_lock, read_json
+from .data import data_title
 from .checkpoint import read_config, read_history, read_eval
 from .runs import load_model, make_dls, make_callback
 from .show import part_view, part_figure, one_per_class
@@ -49,7 +50,8 @@ def results_table(runs, names=None) -> pd.DataFrame:
     for r, name in zip(runs, names):
         cfg, hist = read_config(r), read_history(r)
         ev = read_eval(r)
-        row = dict(run=name, method=methods[cfg['method']]['name'], variant=variant(cfg), seed=cfg['seed'], data=cfg['data'],
+        row = dict(run=name, method=methods[cfg['method']]['name'], variant=variant(cfg), seed=cfg['seed'],
+                   data=read_json(r/'config.json', 'run configuration').get('data_title') or data_title(cfg['data'], cfg.get('path')),
                    arch=cfg['arch'],
                    epochs=f"{len(hist)}/{cfg['epochs']}", eps=round(cfg['eps'], 4), eps_train=round(cfg['eps_train'], 4),
                    eps_low=round(cfg['eps_low'], 4) if methods[cfg['method']]['pixel_reweight'] else None,

@@ -21,7 +21,7 @@ from fastcore.foundation import L
 import fastai.callback.schedule, fastai.callback.channelslast  # Learner.fit_one_cycle, Learner.to_channelslast
 import part_nb
 from .core import check_int, rank, world_size, process_group, use_local_gpu
-from .data import get_dls
+from .data import get_dls, data_title
 from .files import DataNotFoundError
 from .models import get_model, check_image_size
 from .callback import PARTCallback
@@ -129,7 +129,8 @@ def _train(out, resume, force, quiet, stop_after, settings, distributed, main):
     if main and (force or ck is None and not (out/'config.json').exists() or rewrite_config):
         write_json(out/'config.json', dict(config=cfg, processes=world_size(), global_bs=cfg['bs'] * world_size(),
                                            created=datetime.datetime.now().isoformat(timespec='seconds'),
-                                           part_nb=part_nb.__version__, commit=code_commit(), torch=torch.__version__))
+                                           part_nb=part_nb.__version__, commit=code_commit(), torch=torch.__version__,
+                                           data_title=data_title(cfg['data'], cfg['path'])))
     quiet = quiet or not main
     if resume and not ck and not quiet: print(f"{out}: nothing to resume, starting at epoch 0")
     if start >= cfg['epochs']:

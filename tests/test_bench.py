@@ -77,3 +77,12 @@ def test_bench_speed():
             line = re.search(rf'^{m} +{o} +(.*)  ms/batch', out, re.M).group(1)
             assert len(line.split()) == 2, (m, o, line)
     assert figure(out, r'^PART +plain .*: ([0-9.]+) s per 50,000-image epoch$') > 0
+
+
+@pytest.mark.slow  # AutoAttack's per-query overhead: 1-2 minutes even at this size
+def test_bench_autoattack():
+    out = bench('bench_autoattack.py', '--width', 2, '--n', 4)
+    stages = re.findall(r'^  (apgd-ce|apgd-t|fab-t|square) +(\d+) steps \((\d+) of 4 still robust\)$', out, re.M)
+    assert [s for s, _, _ in stages] == ['apgd-ce', 'apgd-t', 'fab-t', 'square'], out
+    assert all(left == '4' for _, _, left in stages)  # the budget is too small to fool any image: every attack ran on all of them
+    assert figure(out, r'^  AutoAttack (\d+) steps in all') > 0
