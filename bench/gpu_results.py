@@ -98,8 +98,8 @@ def section(folder: Path, png: Path, link: str, heading: str) -> str:
     return '\n'.join(out)
 
 
-def write(f: Path, text: str):
-    "Replace the text between the marks in `f` (or append it, marks included, when they are absent)."
+def write(f: Path, text: str, marks=marks):
+    "Replace the text between `marks` in `f` (or append it, marks included, when they are absent)."
     old = f.read_text()
     block = f"{marks[0]}\n{text}\n{marks[1]}"
     if marks[0] in old and marks[1] in old:
