@@ -142,7 +142,7 @@ def _attack_bar(total, mb, name, j, n, stages=()):
     pb.update(0)
     return pb
 
-def _stage_step(pb, done, name, n):
+def _stage_step(pb, done, n):
     "A `step` for `autoattack` on a batch of `n`: the bar moves on after each of its attacks and says how many are left robust."
     def step(k, stage, left): pb.comment = f"{left}/{n} robust after {stage}"; pb.update(done + k + 1)
     return step
@@ -247,7 +247,7 @@ def robust_eval(model:nn.Module, # Classifier returning logits
             for b, i in enumerate(mine):
                 xb, yb = x[i:i+bs], y[i:i+bs]
                 torch.manual_seed(seed)  # whatever else draws random numbers draws the same for this batch wherever it runs
-                kw = dict(step=_stage_step(pb, b * per, name, len(xb))) if stages and pb is not None else {}
+                kw = dict(step=_stage_step(pb, b * per, len(xb))) if stages and pb is not None else {}
                 xa = attack(model, xb, yb, ImageNoise(range(i, i + len(xb)), seed), **kw)
                 with torch.no_grad(): parts[i] = f(xa).argmax(1) == yb
                 if pb is not None: pb.update((b + 1) * per)
