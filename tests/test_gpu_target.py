@@ -48,7 +48,7 @@ def test_first_lease(lease):
         assert cfg['eps'] == pytest.approx(EPS) and cfg['eps_train'] == pytest.approx(eps_train), run
         if method == 'part': assert cfg['eps_low'] == pytest.approx(7/255), run
         assert cfg['seed'] == 0 and cfg['epochs'] == 2 and cfg['warmup'] == 0.25, run
-        assert c['commit'] == SHA, run    # no git there: the sha the call passed (filled in by the driver, or by part_nb itself)
+        assert c['commit'] == SHA, run    # no git there: part_nb's code_commit records the sha the call passed
         assert len(json.loads((runs/run/'history.json').read_text())) == 2, run
         rows = {(r['attack'], r['n']) for r in json.loads((runs/run/'eval.json').read_text())['results']}
         assert {('natural', 50), ('pgd20', 50), ('cw', 50), ('natural', 8), ('autoattack', 8)} <= rows, (run, rows)
