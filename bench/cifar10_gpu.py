@@ -3,9 +3,9 @@
 Four arms train at once, one `part_nb train` process each, from the same seed (same initial weights and data order):
 AT; PART (eps 8/255, eps_low 7/255); AT at PART's mean training budget (`at-mean`); PART with a random mask of the
 same area (`part-random`). Then each run is evaluated (`part_nb.runs.evaluate_run`, as `part_nb eval` does): natural,
-PGD-20 and CW on all 10,000 test images, and natural + AutoAttack (standard) on 500 test images. `part_nb eval --n 500` takes the sorted first 500 of
-one permutation drawn from a generator seeded 0 whatever the run's seed (`ImageArrays.subset`), so the subset is the
-same for every run and every lease.
+PGD-20 and CW on all 10,000 test images, and natural + AutoAttack (standard) on 500 test images. `part_nb eval --n
+500` takes the sorted first 500 of one permutation drawn from a generator seeded 0 whatever the run's seed
+(`ImageArrays.subset`), so the subset is the same for every run and every lease.
 
 The clock (`--end`, seconds from `--start`, the call's first second): training is stopped at `end - tar_s - eval_s`,
 evaluation at `end - tar_s`; what finished is packed either way (a run that was stopped is marked so by its history,
