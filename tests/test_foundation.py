@@ -25,6 +25,12 @@ def test_readme_has_exactly_two_fresh_machine_commands():
     assert 'make test' in (ROOT/'.ci'/'run').read_text()
 
 
+def test_readme_has_no_unfilled_placeholders():
+    "Figures like 'about N minutes' are measured and written in; a template word such as DEMO_MIN never ships."
+    left = re.findall(r'\b[A-Z]{2,}_(?:MIN|SEC|S|N|PCT|TIME)\b', (ROOT/'README.md').read_text())
+    assert not left, f"README.md has unfilled placeholders: {sorted(set(left))}"
+
+
 def test_console_script_help():
     out = subprocess.run([sys.executable, '-m', 'part_nb.cli', '--help'], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0 and 'demo' in out.stdout, out.stderr
