@@ -87,3 +87,10 @@ def test_bench_timing_is_shared():
     own = {p.name for p in (ROOT/'bench').glob('*.py') if p.name != 'timing.py'
            and any(s in p.read_text() for s in ('def sync(', 'sync = ', 'torch.cuda.synchronize', 'class Blocks('))}
     assert not own, own
+
+
+def test_readme_layout_names_every_notebook():
+    "The README's layout table is where a reader finds a notebook's job: each notebook (but the index) has its row."
+    readme = (ROOT/'README.md').read_text()
+    missing = [nb.name for nb in sorted((ROOT/'nbs').glob('*.ipynb')) if nb.name != 'index.ipynb' and f'nbs/{nb.name}' not in readme]
+    assert not missing, f"README.md's layout table lacks {missing}"
