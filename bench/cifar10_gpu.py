@@ -3,7 +3,8 @@
 Four arms train at once, one `part_nb train` process each, from the same seed (same initial weights and data order):
 AT; PART (eps 8/255, eps_low 7/255); AT at PART's mean training budget (`at-mean`); PART with a random mask of the
 same area (`part-random`). Then each run is evaluated (`part_nb.runs.evaluate_run`, as `part_nb eval` does): natural,
-PGD-20 and CW on all 10,000 test images, and natural + AutoAttack (standard) on 500 test images. `part_nb eval --n
+PGD-20 and CW on all 10,000 test images, and natural, PGD-20, CW + AutoAttack (standard) on 500 of them, in the order
+that keeps the most if the evaluation deadline cuts it (`eval_jobs`: AutoAttack before PGD-20/CW on 10,000). `part_nb eval --n
 500` takes the sorted first 500 of one permutation drawn from a generator seeded 0 whatever the run's seed
 (`ImageArrays.subset`), so the subset is the same for every run and every lease.
 
@@ -146,12 +147,16 @@ def choose(timings, window):
 
 
 def eval_jobs(ev):
-    "`(attacks, n, bs)` of the two evaluations: natural, PGD-20, CW on the test set (or `n` images), then natural + AutoAttack on `aa_n`."
-    return [(ev['attacks'], ev['n'], ev['bs'])] + ([('natural,autoattack', ev['aa_n'], ev['aa_bs'])] if ev['aa_n'] else [])
+    """`(attacks, n, bs)` of the evaluations, cheapest-first so that a deadline cuts the least: natural on the test set (or
+    `n` images); then natural, PGD-20, CW and AutoAttack on the fixed `aa_n` (a worst case over all four on the same
+    images); then PGD-20 and CW on the test set. A cut during the last keeps every attack on the `aa_n` images."""
+    rest = ','.join(a for a in ev['attacks'].split(',') if a != 'natural')
+    return ([('natural', ev['n'], ev['bs'])] + ([(f"{ev['attacks']},autoattack", ev['aa_n'], ev['aa_bs'])] if ev['aa_n'] else [])
+            + [(rest, ev['n'], ev['bs'])])
 
 
 def evaluate(run, ev):
-    "Both evaluations in one process (one start-up, one CUDA context); the AutoAttack one runs even if the first failed."
+    "The evaluations in one process (one start-up, one CUDA context), in order; each runs even if one before it failed."
     from part_nb.runs import evaluate_run
     failed = 0
     for attacks, n, bs in eval_jobs(ev):

@@ -35,9 +35,9 @@ def runs_of(folder: Path) -> dict:
 
 
 def complete(run: Path) -> bool:
-    "Trained to its last epoch and evaluated with PGD-20 (the first evaluation, on the whole test set)."
+    "Trained to its last epoch and evaluated (natural accuracy, the first evaluation; a later one cut by the deadline is a blank)."
     res = read_eval(run).get('results', [])
-    return len(read_history(run)) >= read_config(run)['epochs'] and any(r['attack'] == 'pgd20' for r in res)
+    return len(read_history(run)) >= read_config(run)['epochs'] and any(r['attack'] == 'natural' for r in res)
 
 
 def next_call(found: dict, sch: dict) -> str:
@@ -66,8 +66,8 @@ def section(folder: Path, png: Path, link: str, heading: str) -> str:
                 f"(lr {tr['lr']:g}, batch {tr['bs']}, {tr['option']}: the schedule the first lease timed and fixed, "
                 f"results/cifar10-gpu/schedule.json); the four arms of a seed train at once on one GPU. AT at the mean budget: "
                 + (f"eps_train {m} ({m * 255:.3f}/255), from {sch.get('eps_at_mean_from')}." if m is not None else 'not yet known.')
-                + f" Evaluation: natural, PGD-20, CW on {ne} test images; AutoAttack "
-                f"(standard) on a fixed {ev['aa_n']} (@{ev['aa_n']}: the same images for every run).", '']
+                + f" Evaluation: natural, PGD-20, CW on {ne} test images; the same and AutoAttack (standard) on a fixed "
+                f"{ev['aa_n']} of them (@{ev['aa_n']}: the same images for every run; its worst case is over all four attacks).", '']
     if not found:
         return '\n'.join(out + ["**Not yet run**: no GPU lease has trained a seed. The call that adds the next one: "
                                 + next_call(found, sch) + '.'])

@@ -51,7 +51,8 @@ def test_first_lease(lease):
         assert c['commit'] == SHA, run    # no git there: part_nb's code_commit records the sha the call passed
         assert len(json.loads((runs/run/'history.json').read_text())) == 2, run
         rows = {(r['attack'], r['n']) for r in json.loads((runs/run/'eval.json').read_text())['results']}
-        assert {('natural', 50), ('pgd20', 50), ('cw', 50), ('natural', 8), ('autoattack', 8)} <= rows, (run, rows)
+        assert {('natural', 50), ('pgd20', 50), ('cw', 50), ('worst', 50), ('natural', 8), ('pgd20', 8), ('cw', 8),
+                ('autoattack', 8), ('worst', 8)} <= rows, (run, rows)
     # the schedule: timed, fixed, and AT at the mean's budget read from this lease's PART run
     s = json.loads((out/'schedule.json').read_text())
     assert s['train']['epochs'] == 2 and s['train']['option'] == 'fp32@32' and s['timing'][0]['epoch_s'] > 0
@@ -96,6 +97,13 @@ def test_choose_the_schedule():
     assert cifar10_gpu.choose([t('bf16cl@512', 512, 45), slow, t('x@128', 128, 45)], 300)[0]['option'] == 'x@128'  # tie: smaller batch
     assert cifar10_gpu.choose([t('fp32@128', 128, 50), t('bf16cl@128', 128, 50)], 300)[0]['option'] == 'fp32@128'  # then the earlier
     assert cifar10_gpu.choose([dict(option='bf16cl@128', bs=128, states={'at': 'failed (2)'})], 300) == (None, 0)
+
+
+def test_evaluation_order():
+    "Cheapest first: natural on the test set, then every attack on the AutoAttack subset, then PGD-20/CW on the test set."
+    ev = dict(attacks='natural,pgd20,cw', n=None, bs=1000, aa_n=500, aa_bs=500)
+    assert cifar10_gpu.eval_jobs(ev) == [('natural', None, 1000), ('natural,pgd20,cw,autoattack', 500, 500), ('pgd20,cw', None, 1000)]
+    assert cifar10_gpu.eval_jobs(dict(ev, aa_n=0)) == [('natural', None, 1000), ('pgd20,cw', None, 1000)]
 
 
 def test_results_section_without_runs(tmp_path):
