@@ -15,8 +15,13 @@ fewer epochs than its configuration, and `bench/gpu_results.py` leaves it out of
 The schedule (`--schedule`, committed as results/cifar10-gpu/schedule.json) fixes everything that must be the same for
 every seed: options, batch, learning rate, epochs. When it is absent (the first lease) a timing phase decides it:
 the four arms run a few dozen batches in parallel under each option of `--timing-options` (two epochs: warm-up, then
-PART), the seconds per epoch of the slowest arm give the epochs each option fits in what is left of the training
-window, and the option fitting the most epochs wins (ties: the smaller batch, then the earlier option). Only options
+PART), the seconds per epoch of the slowest arm give the epochs each option fits in the training window of a lease
+*without* the timing phase (every later one), and the option fitting the most epochs wins (ties: the smaller batch,
+then the earlier option). The first lease then trains its seed on that schedule all the same: it is stopped at the
+training deadline, evaluated, and kept as a pilot (the per-run table shows it as k/E epochs; the pairs leave it
+out), which measures what a real seed's evaluation takes and, if PART got past its warm-up, PART's mean budget. Sizing
+the schedule for the first lease's shorter window instead would cost every later seed about an epoch of its two or
+three. Only options
 that keep the recipe are timed by default (batch 128: fp32, or bf16 + channels-last); a larger batch trades SGD steps
 for epochs with an accuracy cost that `device_run.sh recipe` measures and this call cannot, and a compiled attack's
 compile time (unmeasured on the GPU, four processes compiling at once) is paid again in every lease: both can be
@@ -25,10 +30,11 @@ commit it, and every later lease reuses it verbatim with no timing phase.
 
 AT at PART's mean budget: the budget is read once, from the first PART seed on the GPU, then fixed in the schedule
 (`eps_at_mean`, the mean per-pixel budget after the warm-up, as `fmnist_results.part_mean_budget` computes it).
-While it is unknown (the first lease) the third slot trains AT at the uniform 7/255 (`at-e0.875`): PART's budget is
-7/255 almost everywhere, so with AT at 8/255 it brackets the mean from below. That lease writes `eps_at_mean` from
-its PART run; the missing `at-mean-s0` runs later with `--arms at-mean --seed 0` (alone it takes less than a
-four-arm lease; add it to a lease whose four arms are done early, or run it last).
+While it is unknown the third slot trains AT at the uniform 7/255 (`at-e0.875`): PART's budget is 7/255 almost
+everywhere, so with AT at 8/255 it brackets the mean from below. The first lease whose PART run finishes (normally the
+second: the first lease's seed is a pilot) writes `eps_at_mean` from it; that seed's missing `at-mean` runs later with
+`--arms at-mean --seed N` (alone it takes less than a four-arm lease; `gpu_results.py` names the call once three seeds
+are complete).
 
 The commit: the device machine's copy has no .git; part_nb's `code_commit()` then records `$PART_NB_COMMIT`, which
 the call's command line sets to the sha literally.
@@ -224,21 +230,24 @@ def main():
     subprocess.run([sys.executable, '-c', f"from part_nb.datafiles import load_cifar10, cache_file; load_cifar10({args.path!r}); "
                     f"print('cache:', cache_file({args.path!r}))"], check=True)
     clock.say('data decoded and cached')
+    ready = clock()  # where a lease without the timing phase starts training
 
     if sch is None:
         timings = timing(args, clock, train_stop)
-        window = train_stop - clock() - 5
+        window = train_stop - ready - 5  # a later lease's training window: the schedule is sized for it, not for this lease
         t, e = choose(timings, window)
         if t is None: raise SystemExit(f"no option could be timed: {timings}")
         name, bs = t['option'].split('@')
         train = base_settings(args, name, int(bs), args.epochs or e)
-        clock.say(f"schedule: {t['option']}, {train['epochs']} epochs (fit: {e} in the {window:.0f} s left)")
+        clock.say(f"schedule: {t['option']}, {train['epochs']} epochs (fit: {e} in the {window:.0f} s of a lease without timing; "
+                  f"this lease has {train_stop - clock() - 5:.0f} s left, so its seed is likely stopped early: a pilot)")
         sch = dict(train=train, eval=dict(attacks='natural,pgd20,cw', n=args.eval_n, bs=1000 if not args.tiny else 50,
                                           aa_n=args.aa_n, aa_bs=500 if not args.tiny else 8),
                    eps_at_mean=None, eps_at_mean_from=None, timing=timings, window_s=round(window), epochs_fit=e,
                    decided=datetime.datetime.now().isoformat(timespec='seconds'), commit=args.commit, tiny=args.tiny)
         (out/'schedule.json').write_text(json.dumps(sch, indent=1) + '\n')
-        if train['epochs'] < 2: raise SystemExit("fewer than 2 epochs fit (a warm-up and PART): schedule written, nothing trained")
+        if train['epochs'] < 2: raise SystemExit("fewer than 2 epochs fit (a warm-up and PART) even without the timing phase: "
+                                                 "schedule written for the record, nothing trained; do not commit it as the series'")
 
     runs = [root/f'{arm}-s{args.seed}' for arm in mine]
     jobs = {r.name: (train_cmd(r, arm_settings(arm, sch['train'], args.seed, args.path, eps_at_mean)), r/'train.log')

@@ -60,7 +60,7 @@ def gap_table(t: pd.DataFrame) -> pd.DataFrame:
             js = pd.Series([j.get(v, np.nan) for j in jack]).dropna()
             se = float(np.sqrt((len(js) - 1) / len(js) * ((js - js.mean()) ** 2).sum())) if len(js) > 2 else np.nan
             rows.append({'arm': v, 'robust': col, 'seeds': n, 'gap': f'{x.mean():+.2f}', 'SE': '' if np.isnan(se) else f'{se:.2f}',
-                         't': '' if np.isnan(se) or not se else f'{x.mean() / se:+.1f}', '+/-': f'{int((x > 0).sum())}/{int((x < 0).sum())}',
+                         't': '' if np.isnan(se) or se < 1e-9 else f'{x.mean() / se:+.1f}', '+/-': f'{int((x > 0).sum())}/{int((x < 0).sum())}',
                          'slope': f'{slope(t[t.seed.isin(full)], col):+.2f}'})
     return pd.DataFrame(rows)
 

@@ -34,7 +34,7 @@ def paired(t: pd.DataFrame, pairs: str, stats: bool = False) -> pd.DataFrame:
             d = d.dropna(how='all')
             se = d.std(ddof=1) / len(d) ** 0.5
             rows.append(dict(pair=f'{va} - {vb}', seed='SE', **{c: '' if pd.isna(se[c]) else f'{se[c]:.2f}' for c in acc}))
-            rows.append(dict(pair=f'{va} - {vb}', seed='t', **{c: '' if pd.isna(se[c]) or not se[c] else f'{d[c].mean() / se[c]:+.1f}'
+            rows.append(dict(pair=f'{va} - {vb}', seed='t', **{c: '' if pd.isna(se[c]) or se[c] < 1e-9 else f'{d[c].mean() / se[c]:+.1f}'
                                                                 for c in acc}))
             rows.append(dict(pair=f'{va} - {vb}', seed='+/-', **{c: f"{int((d[c] > 0).sum())}/{int((d[c] < 0).sum())}" if d[c].notna().any() else '' for c in acc}))
     return pd.DataFrame(rows)

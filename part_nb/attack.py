@@ -104,7 +104,7 @@ def pgd(model:nn.Module, # Classifier returning logits
         alpha:float, # Step size
         steps:int, # Number of steps (0: just the start)
         loss:str='ce', # 'ce', 'cw' (margin) or 'trades' (KL to the natural prediction); or a callable `(logits, y) -> scalar`
-        random_start:bool=True, # Start uniformly in the budget (for 'trades': always at `x + 0.001 N(0, 1)`)
+        random_start:bool|str=True, # Start uniformly in the budget; 'normal': at `x + 0.001 N(0, 1)` (MART's; 'trades' always)
         norm:tuple|None=None, # `(mean, std)` per channel if `model` expects normalised input
         check:bool=True, # Check label and pixel values first (one host sync)
         p_nat:Tensor|None=None, # 'trades' only: the eval-mode prediction `softmax(model(x))` (N, n_classes) if the caller has it
@@ -114,6 +114,7 @@ def pgd(model:nn.Module, # Classifier returning logits
     cls, x, y = type(x), as_plain(x.detach()), as_plain(y)
     eps, lo, hi = _budget(x, eps, check)
     _check_steps(alpha, steps)
+    if random_start not in (True, False, 'normal'): raise InputError(f"random_start must be True, False or 'normal', got {random_start!r}")
     if not callable(loss) and loss not in attack_losses:
         raise InputError(f"unknown loss {loss!r}; known: {', '.join(attack_losses)}, or a callable (logits, y) -> scalar")
     with eval_mode(model), frozen(model):
@@ -126,14 +127,19 @@ def pgd(model:nn.Module, # Classifier returning logits
                                  f"{tuple(p_nat.shape) if isinstance(p_nat, Tensor) else type(p_nat).__name__}")
             p_nat = as_plain(p_nat).detach().float()
             objective = lambda z: trades_kl(z, p_nat)
-            start = (x + 0.001 * torch.randn_like(x)).clamp_(lo, hi)
+            start = _start(x, eps, lo, hi, rand, 'normal')
         else:
             if p_nat is not None: raise InputError("p_nat is only used by loss='trades'")
             _check_labels(model, norm, x, y, check)
             lf = attack_losses.get(loss, loss)
             objective = lambda z: lf(z, y)
-            start = _uniform_start(x, eps, lo, hi, rand) if random_start else x.clone()
+            start = _start(x, eps, lo, hi, rand, random_start)
         return _ascend(f, start, lo, hi, objective, alpha, steps).as_subclass(cls)
+
+def _start(x, eps, lo, hi, rand, how):
+    "PGD's first point: uniform in the budget (True), the image (False), or `x + 0.001 N(0, 1)` ('normal', TRADES's and MART's)."
+    if how == 'normal': return (x + 0.001 * torch.randn_like(x)).clamp_(lo, hi)
+    return _uniform_start(x, eps, lo, hi, rand) if how else x.clone()
 
 # %% ../nbs/04_attack.ipynb #cce7daaf
 def noise_attack(x:Tensor, # Images in [0, 1]
@@ -204,7 +210,7 @@ def single_step(model:nn.Module, # Classifier returning logits
                 budget_fn=None, # Optional `logits -> budget map`, called with the logits of this pass (before its backward)
                 return_budget:bool=False, # Also return the budget used for the final AE
                ) -> Tensor|tuple:
-    "One-step AEs `x + eps * (noise u + step sign(grad))` of `attack`, projected if it projects, in [0, 1]; model in eval mode meanwhile."
+    "One-step AEs of `attack`: a signed step from the clipped noisy start, projected if it projects; model in eval mode meanwhile."
     check_choice('single-step attack', attack, single_step_attacks)
     p = single_step_attacks[attack]
     cls, x, y = type(x), as_plain(x.detach()), as_plain(y)
@@ -222,9 +228,9 @@ def single_step(model:nn.Module, # Classifier returning logits
             obj = ce_loss(z, y)
             em = eps0 if budget_fn is None else as_plain(budget_fn(z)).to(x.dtype)  # may differentiate z down to a layer
         g, = torch.autograd.grad(obj, x0)
-    delta = g.sign().mul_(p['step'])
-    if p['noise']: delta.add_(u, alpha=p['noise'])
-    x_adv = x + delta.mul_(em)
+    start = x0.detach().sub_(x)  # the start as the papers take it: the noisy image clipped to [0, 1]
+    if budget_fn is not None and eps0: start.mul_(em / eps0)  # the pass's map: the noise shrunk to it, pixel by pixel
+    x_adv = x + start + g.sign().mul_(em).mul_(p['step'])
     if p['project']: x_adv = torch.minimum(torch.maximum(x_adv, x - em), x + em)
     x_adv = x_adv.clamp_(0, 1).as_subclass(cls)
     return (x_adv, em) if return_budget else x_adv

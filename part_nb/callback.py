@@ -42,13 +42,23 @@ def _stat_columns(learn, stats:list):
     at = names.index('time') if 'time' in names else len(names)
     rec.metric_names = type(rec.metric_names)(names[:at] + [s.name for s in stats] + names[at:])
 
+def _check_alone(cb):
+    "One adversarial callback per fit: a second would attack the first one's AEs, with twice the budget."
+    other = next((c for c in cb.learn.cbs if c is not cb and isinstance(getattr(c, 'step', None), TrainStep)), None)
+    if other is not None: raise InputError(f"this fit has two adversarial callbacks, {other!r} and {cb!r}: the second would attack "
+                                           "the first one's AEs (twice the budget); keep one (`learn.remove_cb`)")
+
+def _warn_once(cb, key, msg):
+    "Say `msg` once per fit of `cb`, at the user's line that called fit."
+    if key not in cb._warned: cb._warned.add(key); warn_user(msg)
+
 # %% ../nbs/06_callback.ipynb #096ea674
 class PARTCallback(Callback):
     "Train on pixel-reweighted adversarial examples (PART); `pixel_reweight=False` gives plain AT/TRADES/MART."
     order = 55  # after MixedPrecision (its autocast covers the attack), after Recorder's before_fit (for the columns)
     def __init__(self,
                  eps:float=8/255, # Full budget (L-inf, pixel units of [0, 1] images), kept on the important pixels
-                 eps_low:float=7/255, # Lower budget of the other pixels
+                 eps_low:float|None=None, # Lower budget of the other pixels (default 7/8 of `eps`: the paper's 7/255 at 8/255)
                  alpha:float=2/255, # PGD step size
                  steps:int=10, # PGD steps
                  cam:str='gradcam', # CAM method: 'gradcam', 'xgradcam', 'layercam', 'gradcam++' (or a pytorch_grad_cam class)
@@ -67,6 +77,7 @@ class PARTCallback(Callback):
                  cam_pass:str='separate', # Single-step PART: 'separate' (a CAM pass of its own: PART's rule) or 'shared'
                  compile:bool|str=False, # PGD attack on a `torch.compile`d model: True, or a mode ('reduce-overhead': CUDA graphs)
                 ):
+        if eps_low is None and isinstance(eps, (int, float)): eps_low = eps * 7 / 8
         check_training(eps, eps_low, alpha, steps, loss, pixel_reweight, attack, beta, warmup, cam, mask_source, cam_pass, compile,
                             rule, thresh, frac, target, eps_warmup)
         if not (layer is None or isinstance(layer, (str, nn.Module))):
@@ -82,18 +93,21 @@ class PARTCallback(Callback):
         if self.attack != 'pgd': return f"{name}Callback({eps}{', cam_pass=' + repr(self.cam_pass) if self.pixel_reweight else ''})"
         return f"{name}Callback({eps}, alpha={self.alpha:.4g}, steps={self.steps})"
 
+    def __getstate__(self): return {k: v for k, v in self.__dict__.items() if k not in ('x_nat', 'x_adv', 'eps_map')}  # export: no batch
+
     def warmup_epochs(self) -> int:
         "Number of uniform-budget warm-up epochs of this fit."
         return warmup_epochs(self.warmup, self.n_epoch)
 
     def before_fit(self):
+        _check_alone(self)
         self.data_norm = dl_norm(self.dls.train) or dl_norm(self.dls.valid)  # (mean, std) or None (`norm` would shadow a timm ViT's)
         self.layer_used = self.layer; self.step.reset()
         self.learn.part_callback = self  # `learn.show_part()` finds it after a fit given `cbs=` (fastai removes those)
         if self.pixel_reweight: find_cam_layer(self.model, self.layer)  # a missing layer fails now, not after the warm-up
         self._first, self._warned = True, set()
         if self.pixel_reweight and self.warmup_epochs() >= self.n_epoch:
-            self._warn('warmup', f"PART: the warm-up takes all {self.n_epoch} epoch(s) of this fit, so it trains as AT at "
+            _warn_once(self, 'warmup', f"PART: the warm-up takes all {self.n_epoch} epoch(s) of this fit, so it trains as AT at "
                                  f"eps={self.eps:.4g}; fit more epochs, or pass `warmup=` a smaller number")
         self._stats = [TrainStat(self, 'full', 'full_eps_frac'), TrainStat(self, 'mean', 'mean_eps')]
         _stat_columns(self.learn, self._stats)  # a fit interrupted (KeyboardInterrupt) left its columns: replaced
@@ -115,8 +129,8 @@ class PARTCallback(Callback):
         x_pix = to_pixels(x, self.data_norm)
         if self._first:
             self._first = False
-            self.layer_used, msg = first_batch_layer(model, x, x_pix, self.layer_used, self.pixel_reweight, self.epoch)
-            if msg: self._warn('layer', msg)
+            self.layer_used, msg = first_batch_layer(model, x, x_pix, self.layer_used, self.pixel_reweight, self.epoch, y)
+            if msg: _warn_once(self, 'layer', msg)
         bad = ~torch.isfinite(x_pix).all()  # on the device: read once per epoch, in after_train
         self._bad = torch.where(bad, self.iter, -1) if self._bad is None else torch.where(bad & (self._bad < 0), self.iter, self._bad)
         x_adv, eps_map = self.step(model, x, x_pix, y, self.data_norm, self.epoch < self.warmup_epochs(), self.layer_used)
@@ -141,13 +155,9 @@ class PARTCallback(Callback):
         if self._n and self.pixel_reweight and self.epoch >= self.warmup_epochs():
             empty = float(self._sums['empty'] / self._n)
             if empty > 0.5:
-                self._warn('empty', f"PART: {100*empty:.0f}% of the images of epoch {self.epoch} had an empty mask (no pixel of "
+                _warn_once(self, 'empty', f"PART: {100*empty:.0f}% of the images of epoch {self.epoch} had an empty mask (no pixel of "
                                     f"their CAM stood out), so they were attacked at eps_low everywhere, as AT at eps_low; "
                                     "a longer warm-up or another CAM layer (`layer=`) may help")
-
-    def _warn(self, key, msg):
-        "Say `msg` once per fit."
-        if key not in self._warned: self._warned.add(key); warn_user(msg)  # at the user's line that called fit
 
 for _k in TrainStep.settings:  # one copy of each setting, the step's: a change (a benchmark turning PART off mid-fit) reaches it
     setattr(PARTCallback, _k, property(lambda self, k=_k: getattr(self.step, k), lambda self, v, k=_k: setattr(self.step, k, v)))

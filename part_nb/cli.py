@@ -14,7 +14,7 @@ import warnings
 warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
 import pandas as pd
 import torch
-from .core import InputError, cpu_cores, side_by_side
+from .core import InputError, cpu_cores, side_by_side, rank
 from .data import datasets
 from .files import DataNotFoundError
 from .models import models
@@ -144,7 +144,8 @@ def _train_parser(sub):
     a('--data', help=f"{', '.join(datasets)} (default fashion-mnist)")
     a('--path', help='folder of the data set files (default: the usual places)')
     a('--arch', help=f"{', '.join(models)} (default resnet18)")
-    a('--width', type=int, help='channels of the first layer of small_cnn (default 32) or the ResNets (default 64)')
+    a('--width', type=int, help='channels of the first layer of small_cnn (default 32) or the ResNets (default 64), the token '
+                                'width of the ViTs (vit_tiny 192, vit_mini 64); wrn34_10 has its own and takes none')
     a('--epochs', type=int, help='epochs (default 80)')
     a('--warmup', type=epochs_or_fraction, help='uniform-budget warm-up: epochs, or a fraction below 1 (default 0.25)')
     a('--eps', type=number, help="the threat model's L-inf budget in pixel units: what part_nb eval attacks with, and what "
@@ -182,7 +183,8 @@ def _train_parser(sub):
 # %% ../nbs/09_cli.ipynb #b682c0bb
 def _cmd_train(a):
     settings = {k: v for k, v in vars(a).items() if k in train_defaults}
-    train(a.out, resume=a.resume, force=a.force, quiet=a.quiet, stop_after=a.stop_after, **settings)
+    run = train(a.out, resume=a.resume, force=a.force, quiet=a.quiet, stop_after=a.stop_after, **settings)
+    if rank() == 0 and (run/'checkpoint.pth').exists(): print(f"saved the run in {run}; next: part_nb eval {run}")
 
 def _cmd_eval(a):
     df = evaluate_run(a.run, attacks=a.attacks, n=a.n, bs=a.bs)
@@ -207,7 +209,8 @@ def make_parser() -> argparse.ArgumentParser:
     t = _train_parser(sub); t.set_defaults(func=_cmd_train)
     e = sub.add_parser('eval', help="evaluate a run's last checkpoint (natural, PGD-20, CW, MMA; AutoAttack on a GPU or when named)",
                        description="Evaluate a run's last checkpoint at its eps; an image counts as robust only if it is also right "
-                                   "clean, and with two or more attacks the table adds the worst case. Results go to the run folder "
+                                   "clean, and with two or more adversarial attacks the table adds the worst case. Results go to the "
+                                   "run folder "
                                    "(eval.json, eval.csv, per-image outcomes in eval_images.json).")
     e.add_argument('run', help='run folder')
     e.add_argument('--attacks', help=f"comma-separated names: {known_attacks} (default: {','.join(eval_attacks)} on a GPU; "
@@ -219,7 +222,7 @@ def make_parser() -> argparse.ArgumentParser:
     r = sub.add_parser('report', help='write an HTML page comparing runs',
                        description='One self-contained HTML page (report.html and its PNGs): results, mean and std over seeds, '
                                    'the natural-vs-robust trade-off, training curves, and for PART runs the CAMs, budgets and AEs '
-                                   'of one test image per class.')
+                                   'of 8 test images, each of another class.')
     r.add_argument('runs', nargs='+', help='run folders')
     r.add_argument('--out', help='folder of report.html and its PNGs (default: report next to the first run)')
     r.set_defaults(func=_cmd_report)
@@ -232,7 +235,8 @@ def make_parser() -> argparse.ArgumentParser:
     d.add_argument('--force', action='store_true', help='retrain and re-evaluate even if --out holds finished runs')
     d.set_defaults(func=lambda a: demo(a.out, quick=a.quick, force=a.force, threads=a.threads))
     for q in (t, e, r, d):
-        q.add_argument('--threads', type=positive_int, help="CPU threads of torch (default: torch's choice; demo on a CPU: 1)")
+        q.add_argument('--threads', type=positive_int, help="CPU threads of torch (default: torch's choice" +
+                       ("; on a CPU, the cores shared out between the two runs)" if q is d else ")"))
     p.commands = dict(train=t, eval=e, report=r, demo=d)  # so that a misspelt option is reported by its command
     return p
 

@@ -195,12 +195,18 @@ def strict_results(results:list, # Result rows (dicts of attack, n, accuracy, se
     return list(rows.values()), images
 
 def _gather(dl, n, device):
-    "The first `n` examples of `dl` (pixel space) and their labels, on `device`."
+    """`n` examples of `dl` (pixel space) and their labels, on `device`: all; or a fixed random `n` of them in loader order, the
+    subset `part_nb eval --n` takes (the first `n` where the loader's length is unknown)."""
     if isinstance(dl, (tuple, list)) and len(dl) == 2 and isinstance(dl[0], Tensor): dl = [dl]
+    total = len(dl[0][0]) if isinstance(dl, list) and len(dl) == 1 else len(getattr(dl, 'dataset', ()))
+    keep = None if n is None or not n < total else torch.zeros(total, dtype=torch.bool).index_fill_(
+        0, torch.randperm(total, generator=torch.Generator().manual_seed(0))[:n], True)  # as `ImageArrays.subset`
     stats = dl_norm(dl)
-    xs, ys, got = [], [], 0
+    xs, ys, seen, got = [], [], 0, 0
     for b in dl:
-        x, y = as_plain(b[0]).to(device), as_plain(b[1]).to(device)
+        x, y = as_plain(b[0]), as_plain(b[1])
+        if keep is not None: k = keep[seen:seen + len(x)]; seen += len(x); x, y = x[k.to(x.device)], y[k.to(y.device)]
+        x, y = x.to(device), y.to(device)
         if stats is not None: x = to_pixels(x, stats).clamp_(0, 1)
         xs.append(x); ys.append(y); got += len(x)
         if n is not None and got >= n: break
@@ -212,7 +218,7 @@ def robust_eval(model:nn.Module, # Classifier returning logits
                 dl, # Loader of `(x, y)` batches (fastai or torch), or a pair of tensors `(x, y)`
                 eps:float, # L-inf budget of every attack
                 attacks=None, # Names, see `known_attacks` (default: `default_attacks` for the model's device)
-                n:int|None=None, # Evaluate the first `n` examples only
+                n:int|None=None, # Evaluate a fixed random `n` of the examples only (as `part_nb eval --n`)
                 alpha:float|None=None, # Step size of PGD, CW and MMA (default: eps/4)
                 norm:tuple|None=None, # `(mean, std)` if the model expects normalised input (default: the loader's `Normalize`)
                 seed:int=0, # Seed of the random starts and of AutoAttack
@@ -301,7 +307,7 @@ def say_estimate(secs:dict, # Seconds by attack, as `eval_estimate` gives them
 @patch
 def robust_validate(self:Learner, eps:float, # L-inf budget
                     attacks=None, # Names, see `known_attacks` (default: `default_attacks`: AutoAttack on a GPU only)
-                    n:int|None=None, # Evaluate the first `n` examples only
+                    n:int|None=None, # Evaluate a fixed random `n` of the examples only (as `part_nb eval --n`)
                     dl=None, # Loader (default: the validation loader)
                     **kwargs): # More arguments of `robust_eval`
     "Accuracy of the learner's model under each attack, as a DataFrame (see `robust_eval`)."

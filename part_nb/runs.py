@@ -60,7 +60,7 @@ def make_callback(cfg:dict) -> PARTCallback:
     m = methods[cfg['method']]
     return PARTCallback(eps=cfg['eps_train'], eps_low=cfg['eps_low'] if m['pixel_reweight'] else cfg['eps_train'],
                         alpha=cfg['alpha'], steps=cfg['steps'], cam=cfg['cam'], warmup=cfg['warmup'], eps_warmup=cfg['eps'],
-                        loss=m['loss'], attack=m['attack'], cam_pass=cfg.get('cam_pass', 'shared'), compile=cfg.get('compile', False),
+                        loss=m['loss'], attack=m['attack'], cam_pass=cfg['cam_pass'], compile=cfg.get('compile', False),
                         beta=cfg['beta'], pixel_reweight=m['pixel_reweight'], mask_source=cfg['mask_source'])
 
 # %% ../nbs/07_runs.ipynb #96524fd1

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from fastcore.basics import store_attr
-from .core import InputError, norm_stats
+from .core import InputError, norm_stats, eval_mode, check_labels
 from .models import check_image_size
 from .cam import probe_cam_layer, scale_cam, capture_layer
 from .mask import pixel_eps_map, eps_map, full_budget_fraction
@@ -87,7 +87,8 @@ class TrainStep:
         p_nat = F.softmax(self.cam_logits.float(), 1) if self.loss == 'trades' and self.cam_logits is not None else None
         f, n = self.attack_model(model, x_pix, norm)
         loss = 'trades' if self.loss == 'trades' else 'ce'
-        return pgd(f, x_pix, y, em, self.alpha, self.steps, loss=loss, norm=n, check=False, p_nat=p_nat), em
+        start = 'normal' if self.loss == 'mart' else True  # MART's attack starts at x + 0.001 N(0, 1), as its authors' does
+        return pgd(f, x_pix, y, em, self.alpha, self.steps, loss=loss, norm=n, check=False, p_nat=p_nat, random_start=start), em
 
     def _single_step(self, model, x, x_pix, y, norm, warm, layer):
         "Fast PART's AEs and budget: the CAM from a pass of its own, or read from the attack's own forward and backward pass."
@@ -124,6 +125,7 @@ def first_batch_layer(model:nn.Module, # The model (unwrapped)
                       layer=None, # The CAM layer the user chose (None: the model's)
                       pixel_reweight:bool=True, # Whether CAMs will be read
                       epoch:int=0, # For the message
+                      y:torch.Tensor|None=None, # Its labels (checked against the model's classes when given)
                      ) -> tuple:
     "Check a fit's first training batch; `(layer to use, warning or None)`."
     if not bool(torch.isfinite(x_pix).all()):
@@ -133,6 +135,7 @@ def first_batch_layer(model:nn.Module, # The model (unwrapped)
         raise InputError(f"Training images must lie in [0, 1] in pixel space (after undoing fastai's Normalize), "
                          f"got values in [{lo:.3f}, {hi:.3f}]")
     check_image_size(model, x.shape[-2:])
+    _check_forward(model, x, y)
     if not pixel_reweight: return layer, None
     (h, w), better, better_size = probe_cam_layer(model, x, layer)  # one forward pass
     if min(h, w) >= 3: return layer, None
@@ -146,3 +149,14 @@ def first_batch_layer(model:nn.Module, # The model (unwrapped)
     kind = type(m).__name__ + (f" of {len(kids)} {type(kids[0]).__name__}" if kids and len({type(k) for k in kids}) == 1 else '')
     return better, (f"PART: {what}; using layer {better!r} (a {kind}, {'x'.join(map(str, better_size))} maps) "
                     "instead. Pass `layer=` to choose another")
+
+def _check_forward(model, x, y):
+    "One forward pass of the first image: a channel mismatch in one line; labels beyond the model's classes refused."
+    try:
+        with torch.no_grad(), eval_mode(model): n_classes = model(x[:1]).shape[-1]
+    except RuntimeError:
+        c = next((m.in_channels for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+        if c is None or c == x.shape[1]: raise
+        raise InputError(f"the model's first convolution takes {c}-channel images, but the batches have {x.shape[1]} channels: "
+                         f"build the model for {x.shape[1]} (e.g. `small_cnn(in_channels={x.shape[1]})`) or the data for {c}") from None
+    if y is not None: check_labels(y, len(y), n_classes)

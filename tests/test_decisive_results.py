@@ -43,3 +43,12 @@ def test_gap_above_the_curve(tmp_path):
 
 def test_nothing_yet(tmp_path):
     assert dr.block(tmp_path, tmp_path/'t.png', 't.png') == '**Not yet run.**'
+
+
+def test_no_t_without_spread():
+    "The same difference in every seed has no spread: t is left blank, not a huge number made of rounding error."
+    import pandas as pd
+    from results_tables import paired
+    t = pd.DataFrame(dict(variant=['A', 'A', 'B', 'B'], seed=[0, 1, 0, 1], natural=[84.65, 84.35, 83.95, 83.65]))
+    rows = paired(t, 'A-B', stats=True).set_index('seed')
+    assert (rows.loc['mean', 'natural'], rows.loc['SE', 'natural'], rows.loc['t', 'natural']) == ('+0.70', '0.00', '')

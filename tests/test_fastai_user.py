@@ -22,8 +22,8 @@ def folder(tmp_path_factory):
 
 def test_plain_fastai_workflow(folder, tmp_path):
     from fastai.vision.all import ImageDataLoaders, Normalize, vision_learner, resnet18, Learner, accuracy, load_learner
-    from part_nb.all import PARTCallback, resnet18_cifar
-    import matplotlib; matplotlib.use('Agg')
+    from part_nb.all import PARTCallback, resnet18_cifar, part_view, dl_norm
+    import torch, matplotlib; matplotlib.use('Agg')
     dls = ImageDataLoaders.from_folder(folder, train='train', valid='test', bs=32, num_workers=0,
                                        batch_tfms=Normalize.from_stats([0.49, 0.48, 0.45], [0.25, 0.24, 0.26]))
     img = sorted((folder/'test'/'cat').glob('*.jpg'))[0]
@@ -32,22 +32,25 @@ def test_plain_fastai_workflow(folder, tmp_path):
         learn = make()
         with learn.no_bar(), learn.no_logging(), warnings.catch_warnings():
             warnings.simplefilter('ignore')  # vision_learner's 1x1 layer4 at 32x32: PART says it moves to layer2
-            learn.fit_one_cycle(2, 1e-3, cbs=PARTCallback(steps=1, warmup=1))
+            learn.fit_one_cycle(2, 1e-3, cbs=(cb := PARTCallback(steps=1, warmup=1)))
             fig = learn.show_part(n=4)
+            xb, yb = dls.valid.one_batch()
+            v = part_view(learn.model, cb.step, xb, yb, dl_norm(dls.valid), cb.layer_used)
         assert len(fig.axes) == 4 * 4 + 2                                  # image, CAM, budget, perturbation; two colour bars
+        assert ((v['x_adv'] - v['x']).abs() <= v['budget'] + 1e-6).all() and (v['budget'] == 8/255).any()  # through Normalize
         res = learn.robust_validate(8/255, attacks='natural,pgd20', n=32, progress=False)
-        assert res.accuracy['pgd20'] <= res.accuracy['natural']
+        assert res.index.tolist() == ['natural', 'pgd20'] and res.n.tolist() == [32, 32]
         learn.export(tmp_path/'export.pkl')
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            name, idx, probs = load_learner(tmp_path/'export.pkl').predict(img)
-        assert name in dls.vocab and probs.shape == (10,)
+            ours, back = learn.predict(img), load_learner(tmp_path/'export.pkl').predict(img)
+        assert back[0] == ours[0] and torch.allclose(back[2], ours[2], atol=1e-5)  # the exported model is the trained one
 
 
 def test_package_loaders_are_fastai_loaders(tmp_path):
     from fastai.vision.all import Learner, accuracy, load_learner
     from part_nb.all import get_dls, small_cnn
-    import matplotlib; matplotlib.use('Agg')
+    import torch, matplotlib; matplotlib.use('Agg')
     dls = get_dls(n_train=128, n_valid=64, bs=32, normalize=True)
     dls.show_batch(max_n=4)
     learn = Learner(dls, small_cnn(width=8), metrics=accuracy)
@@ -56,5 +59,6 @@ def test_package_loaders_are_fastai_loaders(tmp_path):
     learn.export(tmp_path/'export.pkl')
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        name, idx, _ = load_learner(tmp_path/'export.pkl').predict(dls.valid_ds.x[0])
-    assert name == dls.vocab[int(idx)]
+        name, idx, probs = load_learner(tmp_path/'export.pkl').predict(dls.valid_ds.x[0])
+        ours = learn.predict(dls.valid_ds.x[0])
+    assert name == dls.vocab[int(idx)] == ours[0] and torch.allclose(probs, ours[2], atol=1e-5)
