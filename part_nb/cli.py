@@ -140,7 +140,8 @@ def _train_parser(sub):
                        description='Train with AT, PART, TRADES, PART-T, MART or PART-M; a checkpoint and the metrics history '
                                    'are saved into the run folder after every epoch.')
     a = t.add_argument
-    a('--method', help=f"{', '.join(methods)} (default part; the -nfgsm, -fgsm-rs and -fgsm ones train with a single-step attack)")
+    a('--method', type=str.lower, help=f"{', '.join(methods)} (default part; the -nfgsm, -fgsm-rs and -fgsm ones train with a "
+                                       "single-step attack)")
     a('--data', help=f"{', '.join(datasets)} (default fashion-mnist)")
     a('--path', help='folder of the data set files (default: the usual places)')
     a('--arch', help=f"{', '.join(models)} (default resnet18)")
@@ -247,6 +248,11 @@ def main(argv=None):
     a, extra = p.parse_known_args(argv)
     if extra: p.commands[a.cmd].error(f"unrecognized arguments: {' '.join(extra)}")
     if a.threads: torch.set_num_threads(a.threads)
+    with warnings.catch_warnings():  # a warning in one line, as the errors (not Python's `file:line: UserWarning` and source)
+        warnings.showwarning = lambda msg, *_: print(f"part_nb {a.cmd}: warning: {msg}", file=sys.stderr)
+        _run(a)
+
+def _run(a):
     try: a.func(a)
     except (InputError, DataNotFoundError) as e:  # UsageError and the data's errors are InputErrors too
         msg = str(e).split(':\n\t', 1)[-1] if str(e).startswith('Exception occured in') else str(e)  # fastai's callback prefix
