@@ -108,7 +108,7 @@ class PARTCallback(Callback):
         self._first, self._warned = True, set()
         if self.pixel_reweight and self.warmup_epochs() >= self.n_epoch:
             _warn_once(self, 'warmup', f"PART: the warm-up takes all {self.n_epoch} epoch(s) of this fit, so it trains as AT at "
-                                 f"eps={self.eps:.4g}; fit more epochs, or pass `warmup=` a smaller number")
+                                 f"eps={self.eps:.4g}; fit more epochs, or a smaller `warmup` (`--warmup` of `part_nb train`)")
         self._stats = [TrainStat(self, 'full', 'full_eps_frac'), TrainStat(self, 'mean', 'mean_eps')]
         _stat_columns(self.learn, self._stats)  # a fit interrupted (KeyboardInterrupt) left its columns: replaced
 
@@ -164,18 +164,22 @@ for _k in TrainStep.settings:  # one copy of each setting, the step's: a change 
 
 
 # %% ../nbs/06_callback.ipynb #9e41106f
-def _baseline(method:str, eps:float, alpha:float, steps:int, **kwargs) -> PARTCallback:
+def _uniform(method:str, eps:float, alpha:float, steps:int) -> dict:
+    "`PARTCallback`'s settings of baseline `method`: its loss, and the uniform budget `eps` throughout."
     m = methods[method]
-    return PARTCallback(eps=eps, eps_low=eps, alpha=alpha, steps=steps, pixel_reweight=m['pixel_reweight'], loss=m['loss'], **kwargs)
+    return dict(eps=eps, eps_low=eps, alpha=alpha, steps=steps, pixel_reweight=m['pixel_reweight'], loss=m['loss'])
 
-def ATCallback(eps:float=8/255, alpha:float=2/255, steps:int=10, **kwargs) -> PARTCallback:
+class ATCallback(PARTCallback):
     "Standard adversarial training (Madry et al.): PGD AEs with the uniform budget `eps`."
-    return _baseline('at', eps, alpha, steps, **kwargs)
+    def __init__(self, eps:float=8/255, alpha:float=2/255, steps:int=10, **kwargs):
+        super().__init__(**_uniform('at', eps, alpha, steps), **kwargs)
 
-def TRADESCallback(eps:float=8/255, alpha:float=2/255, steps:int=10, beta:float=6.0, **kwargs) -> PARTCallback:
-    "TRADES with the uniform budget `eps`."
-    return _baseline('trades', eps, alpha, steps, beta=beta, **kwargs)
+class TRADESCallback(PARTCallback):
+    "TRADES (Zhang et al.) with the uniform budget `eps`; `beta` weighs its robustness term."
+    def __init__(self, eps:float=8/255, alpha:float=2/255, steps:int=10, beta:float=6.0, **kwargs):
+        super().__init__(**_uniform('trades', eps, alpha, steps), beta=beta, **kwargs)
 
-def MARTCallback(eps:float=8/255, alpha:float=2/255, steps:int=10, beta:float=6.0, **kwargs) -> PARTCallback:
-    "MART with the uniform budget `eps`."
-    return _baseline('mart', eps, alpha, steps, beta=beta, **kwargs)
+class MARTCallback(PARTCallback):
+    "MART (Wang et al.) with the uniform budget `eps`; `beta` weighs its robustness term."
+    def __init__(self, eps:float=8/255, alpha:float=2/255, steps:int=10, beta:float=6.0, **kwargs):
+        super().__init__(**_uniform('mart', eps, alpha, steps), beta=beta, **kwargs)

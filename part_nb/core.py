@@ -57,11 +57,13 @@ def check_budget(eps, # The full budget, in (0, 1)
                  name:str='eps', # How the caller calls `eps`
                 ) -> tuple[float, float|None]:
     "`(eps, eps_low)` as floats after checking them as L-inf budgets in pixel units."
-    eps = check_float(name, eps, 0, lo_open=True)
-    if eps >= 1: raise InputError(f"`{name}` is {eps:g}, but budgets are in pixel units of images in [0, 1]: "
-                                  f"did you mean {eps:g}/255 = {eps/255:.5f}?")
+    def pixel_units(name, e):
+        if e >= 1: raise InputError(f"`{name}` is {e:g}, but budgets are in pixel units of images in [0, 1]: "
+                                    f"did you mean {e:g}/255 = {e/255:.5f}?")
+        return e
+    eps = pixel_units(name, check_float(name, eps, 0, lo_open=True))
     if eps_low is None: return eps, None
-    eps_low = check_float('eps_low', eps_low, 0)
+    eps_low = pixel_units('eps_low', check_float('eps_low', eps_low, 0))
     if eps_low > eps: raise InputError(f"`eps_low` ({eps_low:g}) must not exceed `{name}` ({eps:g}): "
                                        "it is the budget of the unimportant pixels")
     return eps, eps_low

@@ -9,8 +9,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pathlib import Path
+from PIL import Image
 from fastai.data.core import DataLoaders, TfmdDL
 from fastai.data.transforms import Normalize
+import fastai.vision.data  # fastai's grid for `show_batch` of images (a figure per image without it)
 from fastai.torch_core import TensorImage, default_device
 from fasttransform import Transform
 from .core import InputError
@@ -21,26 +24,46 @@ from .datafiles import ImageArrays, load_fashion_mnist, load_cifar10, load_svhn,
 __all__ = ['datasets', 'as_image', 'ArrayDL', 'PadCropFlip', 'array_dls', 'dl_norm', 'data_title', 'get_dls', 'show_images']
 
 # %% ../nbs/00_data.ipynb #d22ef67d
-def as_image(o) -> torch.Tensor:
-    "One image as the loaders give it, float `(C, H, W)` in `[0, 1]`, from a tensor or array (uint8 0-255, or float) or a PIL image."
+def as_image(o, # A tensor or array (uint8 0-255, or float), a PIL image, or an image file's path
+             shape:tuple|None=None, # `(C, H, W)` of the loaders' images: a file or PIL image is converted and resized to it
+            ) -> torch.Tensor:
+    "One image as the loaders give it, float `(C, H, W)` in `[0, 1]`."
+    if isinstance(o, (str, Path)): o = Image.open(o)
+    if isinstance(o, Image.Image) and shape is not None:
+        o = o.convert('L' if shape[0] == 1 else 'RGB')
+        if o.size != (shape[2], shape[1]): o = o.resize((shape[2], shape[1]), Image.BILINEAR)
     t = o if isinstance(o, torch.Tensor) else torch.as_tensor(np.asarray(o))
     t = t.as_subclass(torch.Tensor)
     if t.ndim == 2: t = t[None]
     elif t.ndim == 3 and t.shape[-1] in (1, 3) and t.shape[0] not in (1, 3): t = t.permute(2, 0, 1)  # (H, W, C): PIL, numpy
     if t.ndim != 3: raise InputError(f"an image must be (C, H, W), (H, W, C) or (H, W), got shape {tuple(t.shape)}")
+    if shape is not None and tuple(t.shape) != tuple(shape):
+        raise InputError(f"the model takes images of shape {tuple(shape)} (C, H, W), got {tuple(t.shape)}: pass a file or PIL image "
+                         "(converted and resized to it) or a tensor of that shape")
     return t.float().div(255) if t.dtype == torch.uint8 else t.float()
 
 # %% ../nbs/00_data.ipynb #82d043e9
 class ArrayDL(TfmdDL):
     "A fastai `TfmdDL` over `ImageArrays` that makes each batch by indexing, not item by item."
-    def __init__(self, dataset, num_workers:int=0, **kwargs):
+    def __init__(self, dataset, num_workers:int=0, img_shape:tuple|None=None, **kwargs):
         # in-memory batches: worker processes would only add a fork per epoch and copies through shared memory
         super().__init__(dataset, num_workers=num_workers, **kwargs)
+        self.img_shape = tuple(dataset.x.shape[1:]) if isinstance(dataset, ImageArrays) else img_shape  # what `test_dl` items become
+    def new(self, dataset=None, cls=None, **kwargs):
+        return super().new(dataset, cls, **{'img_shape': getattr(self, 'img_shape', None), **kwargs})
     def create_item(self, s): return 0 if s is None else s
     def create_batch(self, b):
         if isinstance(self.dataset, ImageArrays): return self.dataset[torch.as_tensor(b, dtype=torch.long)]
-        return (TensorImage(torch.stack([as_image(self.dataset[i]) for i in b])),)  # items of `test_dl` (`learn.predict`)
+        shape = getattr(self, 'img_shape', None)  # items of `test_dl` (`learn.predict`): tensors, arrays, PIL images, files
+        return (TensorImage(torch.stack([as_image(self.dataset[i], shape) for i in b])),)
     def retain(self, res, b): return res
+    def _gray(self, kw):  # one-channel images in grey, not fastai's default colour map (viridis)
+        if (getattr(self, 'img_shape', None) or (0,))[0] == 1: kw.setdefault('cmap', 'gray')
+        return kw
+    def show_batch(self, b=None, max_n:int=9, ctxs=None, show:bool=True, unique:bool=False, **kw):
+        return super().show_batch(b, max_n, ctxs, show, unique, **self._gray(kw))
+    def show_results(self, b, out, max_n:int=9, ctxs=None, show:bool=True, **kw):
+        return super().show_results(b, out, max_n, ctxs, show, **self._gray(kw))
 
 # %% ../nbs/00_data.ipynb #942393cb
 class PadCropFlip(Transform):

@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 import part_nb
 from .evaluate import attack_label
-from .settings import methods
+from .settings import methods, warmup_epochs
 from .config import UsageError, atomic_write, write_text, run_lock, read_json
 from .data import data_title
 from .checkpoint import read_config, read_history, read_eval
@@ -40,6 +40,7 @@ def variant(cfg:dict) -> str:
         if m['attack'] != 'pgd' and cfg.get('cam_pass', 'shared') != 'shared': s += f" ({cfg['cam_pass']} CAM pass)"
         r = cfg['eps_low'] / cfg['eps_train']
         if abs(r - 7/8) > 1e-6: s += f" (eps_low {r:.3g} eps)"
+        if warmup_epochs(cfg.get('warmup', 0.25), cfg['epochs']) >= cfg['epochs']: s += " (all warm-up: trained as AT)"
     if abs(cfg['eps_train'] - cfg['eps']) > 1e-9: s += f" at eps_train {cfg['eps_train']:.4g}"
     return s
 

@@ -201,10 +201,10 @@ def evaluate_run(run, # Run folder
 
 def _evaluate_run(run, attacks, n, bs, reuse, progress):
     run = Path(run)
-    attacks = choose_attacks(attacks, say=progress and rank() == 0)
     if n is not None: check_int('n', n)
     check_int('bs', bs)
-    model, cfg, ck = load_model(run)
+    model, cfg, ck = load_model(run)  # first: a folder that is not a run says so before anything else
+    attacks = choose_attacks(attacks, say=progress and rank() == 0)
     dls = make_dls({**cfg, 'n_train': bs, 'bs': bs}, n_valid=n, seed=0)
     n_images, setting = len(dls.valid_ds), dict(eps=cfg['eps'], epochs_trained=ck['epoch'])
     old = read_eval(run)

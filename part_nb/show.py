@@ -60,15 +60,18 @@ def fmt_budget(e:float) -> str:
 def part_figure(view:dict, # From `part_view`
                 vocab=None, # Class names
                 size:float=1.5, # Inches per image
+                pyplot:bool=False, # Draw on pyplot (as fastai's `show_results`: `plt.show()`, `plt.savefig()`), not a `Figure` of its own
                ):
     "Images (label, prediction), CAMs, budgets and perturbations of a `part_view`, one column per image."
+    import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
     v, name = view, (lambda i: str(vocab[i]) if vocab is not None else str(i))
     img = lambda t: t.permute(1, 2, 0).squeeze(-1).numpy()
     gray = dict(cmap='gray', vmin=0, vmax=1) if v['x'].shape[1] == 1 else {}
     rows = ['image'] + (['CAM (' + ('label' if v['target'] == 'label' else 'predicted class') + ')'] if v['cam'] is not None else [])
     rows += ['budget', '|AE - image|']
-    n = len(v['x']); fig = Figure(figsize=(size * n + 1, size * len(rows) + 0.5)); axs = fig.subplots(len(rows), n, squeeze=False)
+    n = len(v['x']); fig = (plt.figure if pyplot else Figure)(figsize=(size * n + 1, size * len(rows) + 0.5))
+    axs = fig.subplots(len(rows), n, squeeze=False)
     lo, hi = min(v['eps_low'], v['eps'] * (1 - 1e-3)), v['eps']
     for i in range(n):
         right, fooled = v['pred'][i] == v['y'][i], v['pred_adv'][i] != v['y'][i]
@@ -94,7 +97,7 @@ def show_part(self:Learner, n:int=8, # How many images (one per class first)
               cb=None, # The callback whose settings to show (default: the learner's `PARTCallback`)
               size:float=1.5, # Inches per image
              ):
-    "Draw a batch as the learner's PART training step treats it after the warm-up (see `part_view`)."
+    "Draw with pyplot a batch as the learner's PART training step treats it after the warm-up (see `part_view`)."
     cbs = [cb, *self.cbs, getattr(self, 'part_callback', None)]  # given, attached, or of the last fit (`fit(..., cbs=)`)
     cb = next((c for c in cbs if isinstance(getattr(c, 'step', None), TrainStep)), None)
     if cb is None: raise InputError("this Learner has no PARTCallback: pass `cb=PARTCallback(...)` with the settings to show")
@@ -105,4 +108,4 @@ def show_part(self:Learner, n:int=8, # How many images (one per class first)
     layer, msg = first_batch_layer(unwrap_model(self.model), x, to_pixels(x, norm), getattr(cb, 'layer_used', None),
                                    cb.step.pixel_reweight)
     if msg: warn_user(msg)
-    return part_figure(part_view(self.model, cb.step, x, y, norm, layer), getattr(self.dls, 'vocab', None), size)
+    part_figure(part_view(self.model, cb.step, x, y, norm, layer), getattr(self.dls, 'vocab', None), size, pyplot=True)

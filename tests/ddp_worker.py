@@ -38,6 +38,7 @@ def main(out, loss):
     cnt = CountAllReduce()
     with learn.distrib_ctx(sync_bn=False, cpu=True):
         with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-2, cbs=[part, cnt])
+        torch.distributed.barrier()  # both ranks done before the group is torn down (a rank leaving first could abort the other)
     rank = int(os.environ['RANK'])
     torch.save(learn.model.state_dict(), f'{out}/rank{rank}.pt')
     json.dump(dict(n_reduce=cnt.n_reduce, n_batch=cnt.n_batch,

@@ -23,7 +23,7 @@ def folder(tmp_path_factory):
 def test_plain_fastai_workflow(folder, tmp_path):
     from fastai.vision.all import ImageDataLoaders, Normalize, vision_learner, resnet18, Learner, accuracy, load_learner
     from part_nb.all import PARTCallback, resnet18_cifar, part_view, dl_norm
-    import torch, matplotlib; matplotlib.use('Agg')
+    import torch, matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     dls = ImageDataLoaders.from_folder(folder, train='train', valid='test', bs=32, num_workers=0,
                                        batch_tfms=Normalize.from_stats([0.49, 0.48, 0.45], [0.25, 0.24, 0.26]))
     img = sorted((folder/'test'/'cat').glob('*.jpg'))[0]
@@ -33,7 +33,7 @@ def test_plain_fastai_workflow(folder, tmp_path):
         with learn.no_bar(), learn.no_logging(), warnings.catch_warnings():
             warnings.simplefilter('ignore')  # vision_learner's 1x1 layer4 at 32x32: PART says it moves to layer2
             learn.fit_one_cycle(2, 1e-3, cbs=(cb := PARTCallback(steps=1, warmup=1)))
-            fig = learn.show_part(n=4)
+            learn.show_part(n=4); fig = plt.gcf()
             xb, yb = dls.valid.one_batch()
             v = part_view(learn.model, cb.step, xb, yb, dl_norm(dls.valid), cb.layer_used)
         assert len(fig.axes) == 4 * 4 + 2                                  # image, CAM, budget, perturbation; two colour bars
