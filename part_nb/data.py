@@ -14,11 +14,11 @@ from PIL import Image
 from fastai.data.core import DataLoaders, TfmdDL
 from fastai.data.transforms import Normalize
 import fastai.vision.data  # fastai's grid for `show_batch` of images (a figure per image without it)
-from fastai.torch_core import TensorImage, default_device
+from fastai.torch_core import TensorImage, TensorCategory, default_device
 from fasttransform import Transform
 from .core import InputError
 from .files import DataNotFoundError
-from .datafiles import ImageArrays, load_fashion_mnist, load_cifar10, load_svhn, load_tiny_imagenet, find_cifar10
+from .datafiles import ImageArrays, image_tensor, load_fashion_mnist, load_cifar10, load_svhn, load_tiny_imagenet, find_cifar10
 
 # %% auto #0
 __all__ = ['datasets', 'as_image', 'ArrayDL', 'PadCropFlip', 'array_dls', 'dl_norm', 'data_title', 'get_dls', 'show_images']
@@ -32,7 +32,7 @@ def as_image(o, # A tensor or array (uint8 0-255, or float), a PIL image, or an 
     if isinstance(o, Image.Image) and shape is not None:
         o = o.convert('L' if shape[0] == 1 else 'RGB')
         if o.size != (shape[2], shape[1]): o = o.resize((shape[2], shape[1]), Image.BILINEAR)
-    t = o if isinstance(o, torch.Tensor) else torch.as_tensor(np.asarray(o))
+    t = o if isinstance(o, torch.Tensor) else torch.as_tensor(np.array(o))  # a copy: a PIL image's array is read-only
     t = t.as_subclass(torch.Tensor)
     if t.ndim == 2: t = t[None]
     elif t.ndim == 3 and t.shape[-1] in (1, 3) and t.shape[0] not in (1, 3): t = t.permute(2, 0, 1)  # (H, W, C): PIL, numpy
@@ -54,16 +54,12 @@ class ArrayDL(TfmdDL):
     def create_item(self, s): return 0 if s is None else s
     def create_batch(self, b):
         if isinstance(self.dataset, ImageArrays): return self.dataset[torch.as_tensor(b, dtype=torch.long)]
-        shape = getattr(self, 'img_shape', None)  # items of `test_dl` (`learn.predict`): tensors, arrays, PIL images, files
-        return (TensorImage(torch.stack([as_image(self.dataset[i], shape) for i in b])),)
+        shape = getattr(self, 'img_shape', None)  # items of `test_dl`: images (`learn.predict`), or (image, label) pairs
+        items = [self.dataset[i] for i in b]       # (`ImageArrays.items`, which fastai's `Interpretation` passes back)
+        pairs = all(isinstance(o, tuple) and len(o) == 2 for o in items)
+        x = image_tensor(torch.stack([as_image(o[0] if pairs else o, shape) for o in items]))
+        return (x, TensorCategory(torch.tensor([int(o[1]) for o in items]))) if pairs else (x,)
     def retain(self, res, b): return res
-    def _gray(self, kw):  # one-channel images in grey, not fastai's default colour map (viridis)
-        if (getattr(self, 'img_shape', None) or (0,))[0] == 1: kw.setdefault('cmap', 'gray')
-        return kw
-    def show_batch(self, b=None, max_n:int=9, ctxs=None, show:bool=True, unique:bool=False, **kw):
-        return super().show_batch(b, max_n, ctxs, show, unique, **self._gray(kw))
-    def show_results(self, b, out, max_n:int=9, ctxs=None, show:bool=True, **kw):
-        return super().show_results(b, out, max_n, ctxs, show, **self._gray(kw))
 
 # %% ../nbs/00_data.ipynb #942393cb
 class PadCropFlip(Transform):
@@ -79,7 +75,7 @@ class PadCropFlip(Transform):
         if self.flip: cols = torch.where(torch.rand(n, 1, device=dev) < 0.5, cols.flip(1), cols)
         out = xp[torch.arange(n, device=dev)[:, None, None, None], torch.arange(c, device=dev)[None, :, None, None],
                  rows[:, None, :, None], cols[:, None, None, :]]
-        return TensorImage(out)
+        return type(x)(out)  # TensorImage, or TensorImageGray
 
 # %% ../nbs/00_data.ipynb #8f6c62b6
 def array_dls(train:ImageArrays, # Training images

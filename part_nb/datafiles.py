@@ -11,17 +11,25 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import torch
 from fastai.losses import CrossEntropyLossFlat
-from fastai.torch_core import TensorImage, TensorCategory
+from fastai.torch_core import TensorImage, TensorImageBW, TensorCategory
 from fastai.data.transforms import Category
 from fastprogress.fastprogress import progress_bar
 from .core import warn_user
 from .files import DataError, not_found, one_line, read_idx, safe_unpickle
 
 # %% auto #0
-__all__ = ['fashion_mnist_classes', 'fashion_mnist_dirs', 'cifar10_classes', 'ImageArrays', 'load_fashion_mnist', 'cache_file',
-           'find_cifar10', 'load_cifar10', 'load_svhn', 'load_tiny_imagenet']
+__all__ = ['fashion_mnist_classes', 'fashion_mnist_dirs', 'cifar10_classes', 'TensorImageGray', 'image_tensor', 'ImageArrays',
+           'load_fashion_mnist', 'cache_file', 'find_cifar10', 'load_cifar10', 'load_svhn', 'load_tiny_imagenet']
 
 # %% ../nbs/00_datafiles.ipynb #5c9deb15
+class TensorImageGray(TensorImageBW):
+    "fastai's one-channel image type, drawn in grey by `show_batch`, `show_results`, `plot_top_losses` (`TensorImageBW` draws 0 white)."
+    _show_args = {'cmap': 'gray'}
+
+def image_tensor(x:torch.Tensor) -> TensorImage:
+    "Images `(..., C, H, W)` as fastai's image type: `TensorImageGray` for one channel, else `TensorImage`."
+    return (TensorImageGray if x.shape[-3] == 1 else TensorImage)(x)
+
 class ImageArrays:
     "Images as a `uint8` tensor `(N, C, H, W)` with `int64` labels and class names; indexing gives float images in `[0, 1]`."
     loss_func = CrossEntropyLossFlat()  # what a fastai `Learner` trains with when given no loss
@@ -36,7 +44,11 @@ class ImageArrays:
             raise ValueError(f"labels must lie in 0..{len(vocab)-1} for {len(vocab)} classes, got {y.min()}..{y.max()}")
         self.x, self.y, self.vocab, self.split_idx = x.contiguous(), y, list(vocab), split_idx
     def __len__(self): return len(self.x)
-    def __getitem__(self, i): return TensorImage(self.x[i].float().div_(255)), TensorCategory(self.y[i])
+    def __getitem__(self, i): return image_tensor(self.x[i].float().div_(255)), TensorCategory(self.y[i])
+    @property
+    def items(self) -> list:
+        "`(image, label)` pairs, as fastai's `Interpretation` (`plot_top_losses`) takes a loader's items back to `test_dl`."
+        return list(zip(self.x, self.y.tolist()))
     def subset(self, n:int|None, seed:int=0) -> ImageArrays:
         "A random subset of `n` images (all of them when `n` is None or too large), fixed by `seed`."
         if n is None or n >= len(self): return self

@@ -56,6 +56,10 @@ def test_package_loaders_are_fastai_loaders(tmp_path):
     learn = Learner(dls, small_cnn(width=8), metrics=accuracy)
     with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-2)
     learn.show_results(max_n=4)
+    from fastai.interpret import ClassificationInterpretation
+    import matplotlib.pyplot as plt
+    ClassificationInterpretation.from_learner(learn).plot_top_losses(4)  # the loader's items go back through test_dl
+    assert {im.get_cmap().name for ax in plt.gcf().axes for im in ax.images} == {'gray'}  # grey images in grey
     learn.export(tmp_path/'export.pkl')
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
