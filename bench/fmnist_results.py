@@ -41,6 +41,7 @@ def job_settings(name, a):
              alpha=a.alpha, steps=a.steps, bs=a.bs, lr=a.lr, n_train=a.n_train, n_valid=a.n_valid, path=a.path,
              precision=a.precision, opt=a.opt, compile=a.compile, channels_last=a.channels_last)
     if name in table1: return dict(s, method=name)
+    if name in fast: s = {k: v for k, v in s.items() if k not in ('alpha', 'steps')}  # PGD's settings: a single step takes neither
     if name == 'part-nfgsm-sep': return dict(s, method='part-nfgsm', cam_pass='separate')
     if name.startswith('part-') and name in fast: return dict(s, method=name, cam_pass='shared')  # as RESULTS section 4 ran them
     if name in fast: return dict(s, method=name)

@@ -59,8 +59,8 @@ class PARTCallback(Callback):
     def __init__(self,
                  eps:float=8/255, # Full budget (L-inf, pixel units of [0, 1] images), kept on the important pixels
                  eps_low:float|None=None, # Lower budget of the other pixels (default 7/8 of `eps`: the paper's 7/255 at 8/255)
-                 alpha:float=2/255, # PGD step size
-                 steps:int=10, # PGD steps
+                 alpha:float|None=None, # PGD step size (default `eps`/4: 2/255 at 8/255); single-step attacks take none
+                 steps:int|None=None, # PGD steps (default 10); single-step attacks take none
                  cam:str='gradcam', # CAM method: 'gradcam', 'xgradcam', 'layercam', 'gradcam++' (or a pytorch_grad_cam class)
                  target:str='pred', # CAM target class: 'pred' (the model's prediction, as the reference) or 'label'
                  rule:str='zscore', # Mask rule: 'zscore' (paper), 'top', 'soft'
@@ -78,11 +78,11 @@ class PARTCallback(Callback):
                  compile:bool|str=False, # PGD attack on a `torch.compile`d model: True, or a mode ('reduce-overhead': CUDA graphs)
                 ):
         if eps_low is None and isinstance(eps, (int, float)): eps_low = eps * 7 / 8
-        check_training(eps, eps_low, alpha, steps, loss, pixel_reweight, attack, beta, warmup, cam, mask_source, cam_pass, compile,
+        s = check_training(eps, eps_low, alpha, steps, loss, pixel_reweight, attack, beta, warmup, cam, mask_source, cam_pass, compile,
                             rule, thresh, frac, target, eps_warmup)
         if not (layer is None or isinstance(layer, (str, nn.Module))):
             raise InputError(f"`layer` must be None, an nn.Module or a submodule name, got {type(layer).__name__}")
-        self.step = TrainStep(eps, eps_low, alpha, steps, cam, target, rule, thresh, frac, eps_warmup, loss, beta, pixel_reweight,
+        self.step = TrainStep(eps, eps_low, s['alpha'], s['steps'], cam, target, rule, thresh, frac, eps_warmup, loss, beta, pixel_reweight,
                               mask_source, attack, cam_pass, compile)  # owns these settings: `self.eps` etc. read and write its own
         store_attr('warmup,layer')
         self.layer_used, self._sums, self._n = layer, {}, 0
@@ -164,22 +164,22 @@ for _k in TrainStep.settings:  # one copy of each setting, the step's: a change 
 
 
 # %% ../nbs/06_callback.ipynb #9e41106f
-def _uniform(method:str, eps:float, alpha:float, steps:int) -> dict:
+def _uniform(method:str, eps:float, alpha:float|None, steps:int|None) -> dict:
     "`PARTCallback`'s settings of baseline `method`: its loss, and the uniform budget `eps` throughout."
     m = methods[method]
     return dict(eps=eps, eps_low=eps, alpha=alpha, steps=steps, pixel_reweight=m['pixel_reweight'], loss=m['loss'])
 
 class ATCallback(PARTCallback):
     "Standard adversarial training (Madry et al.): PGD AEs with the uniform budget `eps`."
-    def __init__(self, eps:float=8/255, alpha:float=2/255, steps:int=10, **kwargs):
+    def __init__(self, eps:float=8/255, alpha:float|None=None, steps:int|None=None, **kwargs):
         super().__init__(**_uniform('at', eps, alpha, steps), **kwargs)
 
 class TRADESCallback(PARTCallback):
     "TRADES (Zhang et al.) with the uniform budget `eps`; `beta` weighs its robustness term."
-    def __init__(self, eps:float=8/255, alpha:float=2/255, steps:int=10, beta:float=6.0, **kwargs):
+    def __init__(self, eps:float=8/255, alpha:float|None=None, steps:int|None=None, beta:float=6.0, **kwargs):
         super().__init__(**_uniform('trades', eps, alpha, steps), beta=beta, **kwargs)
 
 class MARTCallback(PARTCallback):
     "MART (Wang et al.) with the uniform budget `eps`; `beta` weighs its robustness term."
-    def __init__(self, eps:float=8/255, alpha:float=2/255, steps:int=10, beta:float=6.0, **kwargs):
+    def __init__(self, eps:float=8/255, alpha:float|None=None, steps:int|None=None, beta:float=6.0, **kwargs):
         super().__init__(**_uniform('mart', eps, alpha, steps), beta=beta, **kwargs)

@@ -17,6 +17,7 @@ from fastai.callback.core import Callback, CancelFitException
 import part_nb
 from .core import unwrap_model, rank
 from .config import UsageError, atomic_write, write_json, write_csv, read_json, config_diff
+from .settings import methods
 
 # %% auto #0
 __all__ = ['checkpoint_format', 'run_files', 'plain', 'rng_state', 'set_rng_state', 'model_args', 'save_checkpoint',
@@ -169,4 +170,5 @@ def read_config(run) -> dict:
     try: cfg = json.loads(f.read_text())['config']
     except (OSError, ValueError, KeyError, TypeError):
         raise UsageError(f"{f} is unreadable or not a part_nb configuration; pass --force to replace the run") from None
+    if methods.get(cfg.get('method'), {}).get('attack', 'pgd') != 'pgd': cfg.update(alpha=None, steps=None)  # older runs: unused
     return cfg

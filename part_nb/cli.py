@@ -154,8 +154,8 @@ def _train_parser(sub):
     a('--eps-train', type=number, help='a full training budget other than --eps, after the warm-up (which trains at --eps): '
                                         "PARTCallback's eps in Python; the uniform budget of AT, TRADES, MART (default: --eps)")
     a('--eps-low', type=number, help="PART's budget of unimportant pixels (default 7/8 of --eps-train)")
-    a('--alpha', type=number, help='PGD step size in training (default eps_train/4; SVHN eps_train/8)')
-    a('--steps', type=int, help='PGD steps in training (default 10; single-step methods take one step of their own size)')
+    a('--alpha', type=number, help='PGD step size in training (default eps_train/4; SVHN eps_train/8; single-step methods take none)')
+    a('--steps', type=int, help='PGD steps in training (default 10; single-step methods take none: one step of their own size)')
     a('--beta', type=float, help='TRADES/MART weight (default 6)')
     a('--cam', help=f"CAM method: {', '.join(cam_methods)} (default gradcam)")
     a('--mask-source', help=f"PART mask source: {', '.join(mask_sources)} (default cam; the others are ablations)")

@@ -90,7 +90,7 @@ def _alive(pid:int) -> bool:
 
 # %% ../nbs/06b_config.ipynb #bef11d29
 train_defaults = dict(method='part', data='fashion-mnist', path=None, arch='resnet18', width=None, epochs=80, warmup=0.25,
-                      eps=8/255, eps_train=None, eps_low=None, alpha=None, steps=10, beta=6.0, cam='gradcam',
+                      eps=8/255, eps_train=None, eps_low=None, alpha=None, steps=None, beta=6.0, cam='gradcam',
                       mask_source='cam', cam_pass='separate', opt='sgd', lr=None, wd=None, bs=128, seed=0, n_train=None, n_valid=None,
                       precision='fp32', compile=False, channels_last=False)
 speed_settings = ('compile', 'channels_last')  # how fast, not what is trained: a resumed run may change them
@@ -113,10 +113,11 @@ def make_config(**settings) -> dict:
     c['eps'] = check_budget(c['eps'])[0]
     m, eps_train = methods[c['method']], c['eps'] if c['eps_train'] is None else c['eps_train']
     eps_low = c['eps_low'] = check_float('eps_low', eps_train * 7/8 if c['eps_low'] is None else c['eps_low'], 0)  # recorded for AT too
-    alpha = eps_train / (8 if c['data'] == 'svhn' else 4) if c['alpha'] is None else c['alpha']
+    svhn = c['alpha'] is None and c['data'] == 'svhn' and m['attack'] == 'pgd'  # SVHN's smaller step; the others: eps_train/4
+    alpha = eps_train / 8 if svhn else c['alpha']
     ok = check_training(eps_train, eps_low, alpha, c['steps'], m['loss'], m['pixel_reweight'], m['attack'], c['beta'], c['warmup'],
                         c['cam'], c['mask_source'], c['cam_pass'], c['compile'], eps_name='eps_train')
-    c.update(eps_train=ok['eps'], alpha=ok['alpha'], beta=ok['beta'], warmup=ok['warmup'])
+    c.update(eps_train=ok['eps'], alpha=ok['alpha'], steps=ok['steps'], beta=ok['beta'], warmup=ok['warmup'])
     c['lr'] = check_float('lr', (0.01 if c['opt'] == 'sgd' else 1e-3) if c['lr'] is None else c['lr'], 0, lo_open=True)
     c['wd'] = check_float('wd', (3.5e-3 if c['data'] == 'svhn' else 2e-4) if c['wd'] is None else c['wd'], 0)
     if c['warmup'] > c['epochs']: raise UsageError(f"warmup ({c['warmup']}) is longer than the run ({c['epochs']} epochs)")

@@ -48,11 +48,23 @@ def warmup_epochs(warmup:int|float, # Epochs, or a fraction of the fit when belo
     if isinstance(warmup, float) and warmup < 1: return max(1, round(warmup * n_epoch)) if warmup > 0 else 0
     return int(warmup)
 
+# %% ../nbs/05b_settings.ipynb #afd8c9eb
+def _pgd_steps(eps:float, alpha:float|None, steps:int|None, attack:str) -> tuple:
+    "PGD's step size (default `eps`/4) and steps (default 10), checked; `(None, None)` for a single-step attack, which takes neither."
+    if attack != 'pgd':
+        if alpha is None and steps is None: return None, None
+        raise InputError(f"the single-step attack {attack!r} takes one step of its own size ({single_step_attacks[attack]['step']:g} "
+                         f"eps); `alpha` and `steps` are PGD's: drop them, or train with attack='pgd'")
+    alpha = eps / 4 if alpha is None else check_budget(alpha, name='alpha')[0]
+    steps = 10 if steps is None else steps
+    check_int('steps', steps)
+    return alpha, steps
+
 # %% ../nbs/05b_settings.ipynb #3b761dfb
 def check_training(eps:float, # Full budget (pixel units of [0, 1] images)
                    eps_low:float|None, # PART's budget of the unimportant pixels (checked when `pixel_reweight`)
-                   alpha:float, # PGD step size
-                   steps:int, # PGD steps
+                   alpha:float|None=None, # PGD step size (default `eps`/4: 2/255 at 8/255); single-step attacks take none
+                   steps:int|None=None, # PGD steps (default 10); single-step attacks take none
                    loss:str='at', # Outer loss, one of `outer_losses`
                    pixel_reweight:bool=True, # PART (True) or a uniform budget
                    attack:str='pgd', # Training attack, one of `train_attacks`
@@ -67,11 +79,10 @@ def check_training(eps:float, # Full budget (pixel units of [0, 1] images)
                    eps_warmup:float|None=None, # The warm-up's uniform budget (default `eps`)
                    eps_name:str='eps', # How the caller calls `eps`
                   ) -> dict:
-    "Check the settings of an adversarial training; `{eps, eps_low, alpha, beta, warmup}` as numbers (`warmup` whole epochs as an int)."
+    "Check an adversarial training's settings; `{eps, eps_low, alpha, steps, beta, warmup}` as numbers (`warmup` whole epochs as an int)."
     eps, eps_low = check_budget(eps, eps_low if pixel_reweight else None, name=eps_name)
-    alpha = check_budget(alpha, name='alpha')[0]
-    check_int('steps', steps)
     check_choice('training attack', attack, train_attacks); check_choice('CAM pass', cam_pass, cam_passes)
+    alpha, steps = _pgd_steps(eps, alpha, steps, attack)
     check_choice('loss', loss, outer_losses)
     if attack != 'pgd' and loss != 'at': raise InputError(f"single-step attacks train with loss='at' only, got loss={loss!r}")
     if isinstance(cam, type):
@@ -92,4 +103,4 @@ def check_training(eps:float, # Full budget (pixel units of [0, 1] images)
     if isinstance(w, bool) or not isinstance(w, (int, float)) or not (w >= 0) or w == float('inf') or (w >= 1 and w != int(w)):
         raise InputError(f"`warmup` must be whole epochs or a fraction below 1, got {w!r}")
     w = int(w) if w >= 1 or isinstance(w, int) else float(w)
-    return dict(eps=eps, eps_low=eps_low, alpha=alpha, beta=check_float('beta', beta, 0), warmup=w)
+    return dict(eps=eps, eps_low=eps_low, alpha=alpha, steps=steps, beta=check_float('beta', beta, 0), warmup=w)

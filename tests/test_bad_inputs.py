@@ -165,6 +165,7 @@ opt-unknown | train --opt rmsprop --path {w}/fm --out {w}/x | 2 | unknown optimi
 cam-unknown | train --cam scorecam --path {w}/fm --out {w}/x | 2 | unknown CAM method 'scorecam'; known: gradcam, xgradcam, layercam, gradcam++
 mask-source-unknown | train --mask-source bogus --path {w}/fm --out {w}/x | 2 | unknown mask source 'bogus'; known: cam, shuffled, random, inverted
 cam-pass-unknown | train --method part-nfgsm --cam-pass both --path {w}/fm --out {w}/x | 2 | unknown CAM pass 'both'; known: separate, shared
+steps-single-step | train --method at-nfgsm --steps 3 --path {w}/fm --out {w}/x | 2 | `alpha` and `steps` are PGD's: drop them
 compile-mode-unknown | train --compile bogus --path {w}/fm --out {w}/x | 2 | unknown torch.compile mode 'bogus'; known: default, reduce-overhead
 seed-negative | train --seed -1 --path {w}/fm --out {w}/x | 2 | `seed` must be an integer >= 0, got -1
 seed-not-an-integer | train --seed abc --path {w}/fm --out {w}/x | 2 | argument --seed: invalid int value: 'abc'
@@ -443,6 +444,9 @@ P = [
     ('callback-warmup-1.5', lambda: PARTCallback(warmup=1.5), InputError, '`warmup` must be whole epochs or a fraction below 1'),
     ('callback-single-step-with-trades', lambda: PARTCallback(attack='nfgsm', loss='trades'), InputError, "single-step attacks train with loss='at' only"),
     ('callback-compile-single-step', lambda: PARTCallback(attack='nfgsm', compile=True), InputError, "compile compiles the PGD attack; the single-step attack 'nfgsm' runs eagerly"),
+    ('callback-steps-single-step', lambda: PARTCallback(attack='nfgsm', steps=5), InputError, "`alpha` and `steps` are PGD's: drop them"),
+    ('callback-alpha-single-step', lambda: PARTCallback(attack='fgsm-rs', alpha=0.01), InputError, "takes one step of its own size (1.25 eps)"),
+    ('callback-default-alpha-scales', lambda: PARTCallback(eps=0.1).alpha == 0.025, True, ''),
     ('pgd-labels-of-another-length', lambda: pgd(small_cnn(width=4), xy(3)[0], torch.tensor([0, 1]), 0.1, 0.03, 2), InputError, 'labels must have shape (3,) to match the images'),
     ('pgd-labels-out-of-range', lambda: pgd(small_cnn(width=4), xy(2)[0], torch.tensor([0, 12]), 0.1, 0.03, 2), InputError, 'labels'),
     ('pgd-uint8-images', lambda: pgd(small_cnn(width=4), torch.zeros(2, 1, 28, 28, dtype=torch.uint8), torch.tensor([0, 1]), 0.1, 0.03, 2), TypeError, 'floating-point'),

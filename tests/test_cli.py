@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # learns something in 2 epochs of about 3 s each. One CPU thread: the CPU is shared (see the demo in nbs/09_cli).
 TINY = ['--data', 'fashion-mnist', '--arch', 'small_cnn', '--width', '8', '--eps', '0.1', '--alpha', '0.125', '--steps', '1',
         '--bs', '32', '--lr', '0.1', '--n-train', '1024', '--n-valid', '64', '--quiet', '--threads', '1']
+ONE_STEP = TINY[:8] + TINY[12:]  # without --alpha and --steps: the single-step methods take neither
 
 
 def cli(*args) -> int:
@@ -133,10 +134,12 @@ def run_error(capsys, *args) -> str:
     (['--arch', 'vgg16'], "unknown architecture 'vgg16'"),
     (['--compile', 'fast'], "unknown torch.compile mode 'fast'; known: default, reduce-overhead"),
     (['--method', 'at-nfgsm', '--compile'], "the single-step attack 'nfgsm' runs eagerly"),
+    (['--method', 'at-nfgsm', '--steps', '3'], "`alpha` and `steps` are PGD's: drop them"),
 ])
 def test_bad_settings(tmp_path, capsys, args, message):
     out = tmp_path/'run'
-    assert message in run_error(capsys, 'train', '--out', out, *TINY, *args)  # the last --data wins
+    base = ONE_STEP if 'at-nfgsm' in args else TINY
+    assert message in run_error(capsys, 'train', '--out', out, *base, *args)  # the last --data wins
     assert not out.exists()
 
 
@@ -221,9 +224,10 @@ def test_eval_progress_bars_name_the_attack(runs, tmp_path):
 def test_single_step_methods(tmp_path):
     "Fast PART from the command line: `--method part-nfgsm` trains with N-FGSM and, after the warm-up, the clean image's CAM (its own pass)."
     out = tmp_path/'fast'
-    assert cli('train', '--method', 'part-nfgsm', '--epochs', 2, '--warmup', 1, '--out', out, *TINY) == 0
+    assert cli('train', '--method', 'part-nfgsm', '--epochs', 2, '--warmup', 1, '--out', out, *ONE_STEP) == 0
     cfg = json.loads((out/'config.json').read_text())['config']
     assert cfg['method'] == 'part-nfgsm' and cfg['cam_pass'] == 'separate'  # PART's rule by default
+    assert (cfg['alpha'], cfg['steps']) == (None, None)  # recorded as what it used: one step of its own size
     hist = read_history(out)
     assert hist.full_eps_frac[0] == 1.0 and 0 < hist.full_eps_frac[1] < 0.5   # warm-up, then a real mask
     assert 0.0875 <= hist.mean_eps[1] < 0.1
