@@ -150,7 +150,8 @@ def _train_parser(sub):
     a('--epochs', type=int, help='epochs (default 80)')
     a('--warmup', type=epochs_or_fraction, help='uniform-budget warm-up: epochs, or a fraction below 1 (default 0.25)')
     a('--eps', type=number, help="the threat model's L-inf budget in pixel units: what part_nb eval attacks with, and what "
-                                  "training uses unless --eps-train says otherwise (as PARTCallback's eps) (default 8/255)")
+                                  "training uses unless --eps-train says otherwise (as PARTCallback's eps) (default: the data set's "
+                                  "usual budget, 0.1 on Fashion-MNIST, 8/255 on the others)")
     a('--eps-train', type=number, help='a full training budget other than --eps, after the warm-up (which trains at --eps): '
                                         "PARTCallback's eps in Python; the uniform budget of AT, TRADES, MART (default: --eps)")
     a('--eps-low', type=number, help="PART's budget of unimportant pixels (default 7/8 of --eps-train)")

@@ -90,7 +90,7 @@ def _alive(pid:int) -> bool:
 
 # %% ../nbs/06b_config.ipynb #bef11d29
 train_defaults = dict(method='part', data='fashion-mnist', path=None, arch='resnet18', width=None, epochs=80, warmup=0.25,
-                      eps=8/255, eps_train=None, eps_low=None, alpha=None, steps=None, beta=6.0, cam='gradcam',
+                      eps=None, eps_train=None, eps_low=None, alpha=None, steps=None, beta=6.0, cam='gradcam',
                       mask_source='cam', cam_pass='separate', opt='sgd', lr=None, wd=None, bs=128, seed=0, n_train=None, n_valid=None,
                       precision='fp32', compile=False, channels_last=False)
 speed_settings = ('compile', 'channels_last')  # how fast, not what is trained: a resumed run may change them
@@ -110,7 +110,7 @@ def make_config(**settings) -> dict:
         raise UsageError(f"n_train ({c['n_train']}) must be at least the batch size ({c['bs']}): the last partial batch is dropped")
     if c['width'] is not None and c['arch'] == 'wrn34_10':
         raise UsageError("wrn34_10 has a fixed width; --width is for the other architectures")
-    c['eps'] = check_budget(c['eps'])[0]
+    c['eps'] = check_budget(datasets[c['data']]['eps'] if c['eps'] is None else c['eps'])[0]  # the data set's usual budget
     m, eps_train = methods[c['method']], c['eps'] if c['eps_train'] is None else c['eps_train']
     eps_low = c['eps_low'] = check_float('eps_low', eps_train * 7/8 if c['eps_low'] is None else c['eps_low'], 0)  # recorded for AT too
     svhn = c['alpha'] is None and c['data'] == 'svhn' and m['attack'] == 'pgd'  # SVHN's smaller step; the others: eps_train/4

@@ -108,12 +108,13 @@ def dl_norm(dl) -> tuple|None:
 
 # %% ../nbs/00_data.ipynb #1b04beb0
 datasets = {
-    'fashion-mnist': dict(title='Fashion-MNIST', load=load_fashion_mnist, augment=False, stats=([0.2860], [0.3530])),
-    'cifar10': dict(title='CIFAR-10', load=load_cifar10, augment=True, stats=([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616])),
-    'svhn': dict(title='SVHN', load=load_svhn, augment=False, stats=([0.4377, 0.4438, 0.4728], [0.1980, 0.2010, 0.1970])),
+    'fashion-mnist': dict(title='Fashion-MNIST', load=load_fashion_mnist, augment=False, stats=([0.2860], [0.3530]), eps=0.1),
+    'cifar10': dict(title='CIFAR-10', load=load_cifar10, augment=True, stats=([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616]),
+                    eps=8/255),
+    'svhn': dict(title='SVHN', load=load_svhn, augment=False, stats=([0.4377, 0.4438, 0.4728], [0.1980, 0.2010, 0.1970]), eps=8/255),
     'tiny-imagenet': dict(title='Tiny-ImageNet-200', load=load_tiny_imagenet, augment=False,
-                          stats=([0.4802, 0.4481, 0.3975], [0.2770, 0.2691, 0.2821])),
-}
+                          stats=([0.4802, 0.4481, 0.3975], [0.2770, 0.2691, 0.2821]), eps=8/255),
+}  # eps: the data set's usual L-inf budget (Fashion-MNIST's 0.1; the paper's 8/255), the default of a run's `eps`
 
 def data_title(name:str, # One of `datasets`
                path=None): # The data's place, as `get_dls` takes it

@@ -46,8 +46,8 @@ def importance_mask(cam:Tensor, # CAMs (N, H, W), e.g. from `batch_cam`
         if k == 0: return torch.zeros_like(cam)
         flat = cam.flatten(1)
         kth = flat.topk(k, 1).values[:, -1, None, None]
-        varies = (flat.amax(1) > flat.amin(1))[:, None, None]  # a constant map has no important pixel, as with 'zscore'
-        return ((cam >= kth) & varies).float()  # ties with the k-th value are all in: the mask stays a function of the CAM
+        above = cam > flat.amin(1)[:, None, None]  # a pixel at its map's minimum is never important (a constant map: none)
+        return ((cam >= kth) & above).float()  # other ties with the k-th value are all in: the mask stays a function of the CAM
     return minmax(cam)
 
 # %% ../nbs/03_mask.ipynb #1311de9d

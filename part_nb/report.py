@@ -44,12 +44,19 @@ def variant(cfg:dict) -> str:
     if abs(cfg['eps_train'] - cfg['eps']) > 1e-9: s += f" at eps_train {cfg['eps_train']:.4g}"
     return s
 
+def _setting(cfg:dict) -> dict:
+    "What a run trained on, with and for how long, as labels: runs that differ in one are no seeds of one variant."
+    w = f" w{cfg['width']}" if cfg.get('width') else ''
+    n = f"{cfg['n_train']:,} images" if cfg.get('n_train') else 'all images'
+    return dict(data=cfg['data'], n=n, arch=cfg['arch'] + w, eps=f"eps {cfg['eps']:.4g}", epochs=f"{cfg['epochs']} epochs")
+
 def results_table(runs, names=None) -> pd.DataFrame:
-    "One row per run: method, variant, seed, settings, epochs trained, and each attack's accuracy in %."
+    "One row per run: method, variant (with data, model, eps, epochs where the runs differ in them), seed, settings, accuracy in %."
     runs = [Path(r) for r in runs]; names = names or _run_names(runs)
-    rows = []
+    rows, settings = [], []
     for r, name in zip(runs, names):
         cfg, hist = read_config(r), read_history(r)
+        settings.append(_setting(cfg))
         ev = read_eval(r)
         row = dict(run=name, method=methods[cfg['method']]['name'], variant=variant(cfg), seed=cfg['seed'],
                    data=read_json(r/'config.json', 'run configuration').get('data_title') or data_title(cfg['data'], cfg.get('path')),
@@ -64,6 +71,8 @@ def results_table(runs, names=None) -> pd.DataFrame:
         row['train_min'] = round(hist.seconds.sum() / 60, 1) if 'seconds' in hist else None
         rows.append(row)
     df = pd.DataFrame(rows)
+    differ = [k for k in settings[0] if len({s[k] for s in settings}) > 1]  # other settings: not seeds of one variant
+    if differ: df['variant'] = [f"{v} [{', '.join(s[k] for k in differ)}]" for v, s in zip(df['variant'], settings)]
     acc = [c for c in df.columns if c not in info_columns]
     return df[[*info_columns[:-2], *acc, *info_columns[-2:]]]
 
