@@ -77,13 +77,12 @@ class PARTCallback(Callback):
                  cam_pass:str='separate', # Single-step PART: 'separate' (a CAM pass of its own: PART's rule) or 'shared'
                  compile:bool|str=False, # PGD attack on a `torch.compile`d model: True, or a mode ('reduce-overhead': CUDA graphs)
                 ):
-        if eps_low is None and isinstance(eps, (int, float)): eps_low = eps * 7 / 8
         s = check_training(eps, eps_low, alpha, steps, loss, pixel_reweight, attack, beta, warmup, cam, mask_source, cam_pass, compile,
                             rule, thresh, frac, target, eps_warmup)
         if not (layer is None or isinstance(layer, (str, nn.Module))):
             raise InputError(f"`layer` must be None, an nn.Module or a submodule name, got {type(layer).__name__}")
-        self.step = TrainStep(eps, eps_low, s['alpha'], s['steps'], cam, target, rule, thresh, frac, eps_warmup, loss, beta, pixel_reweight,
-                              mask_source, attack, cam_pass, compile)  # owns these settings: `self.eps` etc. read and write its own
+        self.step = TrainStep(s['eps'], s['eps_low'], s['alpha'], s['steps'], cam, target, rule, thresh, frac, eps_warmup, loss, beta,
+                              pixel_reweight, mask_source, attack, cam_pass, compile)  # owns these settings: `self.eps` etc.
         store_attr('warmup,layer')
         self.layer_used, self._sums, self._n = layer, {}, 0
 

@@ -62,7 +62,7 @@ def _pgd_steps(eps:float, alpha:float|None, steps:int|None, attack:str) -> tuple
 
 # %% ../nbs/05b_settings.ipynb #3b761dfb
 def check_training(eps:float, # Full budget (pixel units of [0, 1] images)
-                   eps_low:float|None, # PART's budget of the unimportant pixels (checked when `pixel_reweight`)
+                   eps_low:float|None, # PART's budget of the other pixels (default 7/8 of `eps`; checked when `pixel_reweight`)
                    alpha:float|None=None, # PGD step size (default `eps`/4: 2/255 at 8/255); single-step attacks take none
                    steps:int|None=None, # PGD steps (default 10); single-step attacks take none
                    loss:str='at', # Outer loss, one of `outer_losses`
@@ -80,7 +80,9 @@ def check_training(eps:float, # Full budget (pixel units of [0, 1] images)
                    eps_name:str='eps', # How the caller calls `eps`
                   ) -> dict:
     "Check an adversarial training's settings; `{eps, eps_low, alpha, steps, beta, warmup}` as numbers (`warmup` whole epochs as an int)."
-    eps, eps_low = check_budget(eps, eps_low if pixel_reweight else None, name=eps_name)
+    eps = check_budget(eps, name=eps_name)[0]
+    eps_low = eps * 7 / 8 if eps_low is None else eps_low  # the paper's 7/255 at 8/255
+    if pixel_reweight: eps_low = check_budget(eps, eps_low, name=eps_name)[1]
     check_choice('training attack', attack, train_attacks); check_choice('CAM pass', cam_pass, cam_passes)
     alpha, steps = _pgd_steps(eps, alpha, steps, attack)
     check_choice('loss', loss, outer_losses)

@@ -447,6 +447,7 @@ P = [
     ('callback-steps-single-step', lambda: PARTCallback(attack='nfgsm', steps=5), InputError, "`alpha` and `steps` are PGD's: drop them"),
     ('callback-alpha-single-step', lambda: PARTCallback(attack='fgsm-rs', alpha=0.01), InputError, "takes one step of its own size (1.25 eps)"),
     ('callback-default-alpha-scales', lambda: PARTCallback(eps=0.1).alpha == 0.025, True, ''),
+    ('callback-numpy-eps', lambda: fit(small_cnn(width=4), PARTCallback(eps=np.float32(0.1), steps=1, warmup=0)).part_callback.eps_low > 0.087, True, ''),
     ('pgd-labels-of-another-length', lambda: pgd(small_cnn(width=4), xy(3)[0], torch.tensor([0, 1]), 0.1, 0.03, 2), InputError, 'labels must have shape (3,) to match the images'),
     ('pgd-labels-out-of-range', lambda: pgd(small_cnn(width=4), xy(2)[0], torch.tensor([0, 12]), 0.1, 0.03, 2), InputError, 'labels'),
     ('pgd-uint8-images', lambda: pgd(small_cnn(width=4), torch.zeros(2, 1, 28, 28, dtype=torch.uint8), torch.tensor([0, 1]), 0.1, 0.03, 2), TypeError, 'floating-point'),
