@@ -112,12 +112,12 @@ def make_config(**settings) -> dict:
         raise UsageError("wrn34_10 has a fixed width; --width is for the other architectures")
     c['eps'] = check_budget(datasets[c['data']]['eps'] if c['eps'] is None else c['eps'])[0]  # the data set's usual budget
     m, eps_train = methods[c['method']], c['eps'] if c['eps_train'] is None else c['eps_train']
-    eps_low = c['eps_low'] = check_float('eps_low', eps_train * 7/8 if c['eps_low'] is None else c['eps_low'], 0)  # recorded for AT too
+    eps_low = c['eps_low'] if c['eps_low'] is None else check_float('eps_low', c['eps_low'], 0)  # None: 7/8 eps_train, for AT too
     svhn = c['alpha'] is None and c['data'] == 'svhn' and m['attack'] == 'pgd'  # SVHN's smaller step; the others: eps_train/4
     alpha = eps_train / 8 if svhn else c['alpha']
     ok = check_training(eps_train, eps_low, alpha, c['steps'], m['loss'], m['pixel_reweight'], m['attack'], c['beta'], c['warmup'],
                         c['cam'], c['mask_source'], c['cam_pass'], c['compile'], eps_name='eps_train')
-    c.update(eps_train=ok['eps'], alpha=ok['alpha'], steps=ok['steps'], beta=ok['beta'], warmup=ok['warmup'])
+    c.update(eps_train=ok['eps'], eps_low=ok['eps_low'], alpha=ok['alpha'], steps=ok['steps'], beta=ok['beta'], warmup=ok['warmup'])
     c['lr'] = check_float('lr', (0.01 if c['opt'] == 'sgd' else 1e-3) if c['lr'] is None else c['lr'], 0, lo_open=True)
     c['wd'] = check_float('wd', (3.5e-3 if c['data'] == 'svhn' else 2e-4) if c['wd'] is None else c['wd'], 0)
     if c['warmup'] > c['epochs']: raise UsageError(f"warmup ({c['warmup']}) is longer than the run ({c['epochs']} epochs)")
